@@ -1,0 +1,525 @@
+// SPDX-License-Identifier: GPL-2.0+
+/*
+ * loopcam: the producer's and the readers' vb2 queues, and frame delivery.
+ *
+ * A producer frame (a queued OUTPUT buffer or a whole frame of write()
+ * data) is copied, while the device lock is held, into the first buffer
+ * each streaming reader has queued; the reader's buffer is then completed.
+ * A reader only dequeues buffers the device finished writing, so frames
+ * are never torn, and a reader with no queued buffer just loses that frame
+ * (its sequence counter skips one, as V4L2 specifies for dropped frames).
+ * The producer's buffer is done as soon as the copies are made: a slow
+ * reader never holds the producer back.
+ */
+
+#include <linux/uaccess.h>
+#include <media/v4l2-event.h>
+#include <media/videobuf2-vmalloc.h>
+
+#include "loopcam.h"
+
+static bool loopcam_same_frame_format(const struct v4l2_pix_format *a,
+				      const struct v4l2_pix_format *b)
+{
+	return a->pixelformat == b->pixelformat && a->width == b->width &&
+	       a->height == b->height && a->sizeimage == b->sizeimage;
+}
+
+static bool loopcam_is_compressed(const struct loopcam_device *dev)
+{
+	const struct loopcam_fmt_info *info =
+		loopcam_fmt_find(dev->fmt.pixelformat);
+
+	return info && info->compressed;
+}
+
+/**
+ * loopcam_deliver() - offer a frame to every streaming reader
+ * @dev: the device, locked.
+ * @frame: the frame in the device's current format.
+ * @bytes: its size (sizeimage for raw formats).
+ * @timestamp_ns: producer timestamp, 0 = now (CLOCK_MONOTONIC).
+ */
+void loopcam_deliver(struct loopcam_device *dev, const void *frame,
+		     size_t bytes, u64 timestamp_ns)
+{
+	struct loopcam_fh *r;
+
+	lockdep_assert_held(&dev->lock);
+	if (!timestamp_ns)
+		timestamp_ns = ktime_get_ns();
+	dev->last_delivery_ns = ktime_get_ns();
+
+	list_for_each_entry(r, &dev->readers, reader_entry) {
+		struct loopcam_buffer *buf;
+		struct vb2_buffer *vb;
+		void *vaddr;
+
+		buf = list_first_entry_or_null(&r->ready, struct loopcam_buffer,
+					       list);
+		/*
+		 * A reader whose buffers were set up for another format
+		 * waits for V4L2_EVENT_SOURCE_CHANGE handling instead of
+		 * getting frames it would misread.
+		 */
+		if (!buf || !loopcam_same_frame_format(&r->stream_fmt, &dev->fmt)) {
+			r->sequence++;
+			r->dropped++;
+			continue;
+		}
+		list_del(&buf->list);
+		vb = &buf->vb.vb2_buf;
+		vaddr = vb2_plane_vaddr(vb, 0);
+		if (!vaddr || vb2_plane_size(vb, 0) < bytes) {
+			r->sequence++;
+			r->dropped++;
+			vb2_buffer_done(vb, VB2_BUF_STATE_ERROR);
+			continue;
+		}
+		memcpy(vaddr, frame, bytes);
+		vb2_set_plane_payload(vb, 0, bytes);
+		buf->vb.sequence = r->sequence++;
+		buf->vb.field = V4L2_FIELD_NONE;
+		vb->timestamp = timestamp_ns;
+		r->received++;
+		vb2_buffer_done(vb, VB2_BUF_STATE_DONE);
+	}
+}
+
+/* Keep a copy of the producer's frame: as placeholder, or to repeat it. */
+static void loopcam_keep_frame(struct loopcam_device *dev,
+			       struct loopcam_frame *dst, const void *frame,
+			       size_t bytes)
+{
+	if (loopcam_frame_reserve(dst, bytes)) {
+		dst->bytes = 0;
+		return;
+	}
+	if (dst->data != frame)
+		memcpy(dst->data, frame, bytes);
+	dst->bytes = bytes;
+	dst->fourcc = dev->fmt.pixelformat;
+	dst->width = dev->fmt.width;
+	dst->height = dev->fmt.height;
+}
+
+/* A whole frame from the producer, by buffer or by write(). */
+static void loopcam_produce(struct loopcam_device *dev, const void *frame,
+			    size_t bytes, u64 timestamp_ns)
+{
+	dev->frames++;
+	dev->last_frame_ns = ktime_get_ns();
+	if (dev->grab_placeholder) {
+		/* timeout_image_io: this frame becomes the placeholder. */
+		dev->grab_placeholder = false;
+		loopcam_keep_frame(dev, &dev->placeholder, frame, bytes);
+		dev->placeholder_custom = dev->placeholder.bytes != 0;
+		return;
+	}
+	loopcam_deliver(dev, frame, bytes, timestamp_ns);
+	if (dev->sustain_framerate)
+		loopcam_keep_frame(dev, &dev->staging, frame, bytes);
+}
+
+static bool loopcam_frame_matches(const struct loopcam_frame *frame,
+				  const struct v4l2_pix_format *pix)
+{
+	return frame->bytes && frame->fourcc == pix->pixelformat &&
+	       frame->width == pix->width && frame->height == pix->height;
+}
+
+/* What readers get after the timeout: the custom image, else black. */
+static const struct loopcam_frame *loopcam_placeholder(struct loopcam_device *dev)
+{
+	struct loopcam_frame *ph = &dev->placeholder;
+
+	if (loopcam_frame_matches(ph, &dev->fmt))
+		return ph;
+	if (loopcam_is_compressed(dev) ||
+	    loopcam_frame_reserve(ph, dev->fmt.sizeimage))
+		return NULL;
+	loopcam_fmt_fill_black(ph->data, &dev->fmt);
+	ph->bytes = dev->fmt.sizeimage;
+	ph->fourcc = dev->fmt.pixelformat;
+	ph->width = dev->fmt.width;
+	ph->height = dev->fmt.height;
+	dev->placeholder_custom = false;
+	return ph;
+}
+
+/**
+ * loopcam_idle_work() - keep readers fed while the producer is quiet
+ * @work: loopcam_device.idle_work.
+ *
+ * Once per frame interval while readers stream: with sustain_framerate,
+ * repeat the producer's last frame when it is late; with a timeout, send
+ * the placeholder once the producer has been silent that long.
+ */
+void loopcam_idle_work(struct work_struct *work)
+{
+	struct loopcam_device *dev =
+		container_of(work, struct loopcam_device, idle_work.work);
+	u64 now, interval;
+	u32 timeout_ms;
+	const struct loopcam_frame *frame = NULL;
+
+	mutex_lock(&dev->lock);
+	timeout_ms = dev->timeout_ms;
+	if (!dev->num_readers || dev->removing ||
+	    (!timeout_ms && !dev->sustain_framerate))
+		goto unlock;
+
+	now = ktime_get_ns();
+	interval = loopcam_frame_interval_ns(dev);
+	if (now - dev->last_delivery_ns + NSEC_PER_MSEC >= interval) {
+		if (timeout_ms &&
+		    now - dev->last_frame_ns >= timeout_ms * NSEC_PER_MSEC)
+			frame = loopcam_placeholder(dev);
+		else if (dev->producer_active &&
+			 dev->sustain_framerate &&
+			 loopcam_frame_matches(&dev->staging, &dev->fmt))
+			frame = &dev->staging;
+		if (frame)
+			loopcam_deliver(dev, frame->data, frame->bytes, 0);
+	}
+	schedule_delayed_work(&dev->idle_work,
+			      max_t(unsigned long, 1,
+				    nsecs_to_jiffies(interval)));
+unlock:
+	mutex_unlock(&dev->lock);
+}
+
+/**
+ * loopcam_idle_kick() - (re)start idle pacing if readers need it
+ * @dev: the device, locked.
+ */
+void loopcam_idle_kick(struct loopcam_device *dev)
+{
+	lockdep_assert_held(&dev->lock);
+	if (dev->num_readers && !dev->removing &&
+	    (dev->timeout_ms ||
+	     dev->sustain_framerate))
+		mod_delayed_work(system_wq, &dev->idle_work, 0);
+}
+
+/**
+ * loopcam_notify_readers() - tell subscribers how many readers stream
+ * @dev: the device, locked.
+ */
+void loopcam_notify_readers(struct loopcam_device *dev)
+{
+	struct v4l2_event ev = { .type = LOOPCAM_EVENT_READERS };
+	struct loopcam_event_readers *payload = (void *)ev.u.data;
+	unsigned int i;
+
+	lockdep_assert_held(&dev->lock);
+	payload->readers = dev->num_readers;
+	for (i = 0; i < dev->num_nodes; i++)
+		v4l2_event_queue(&dev->nodes[i].vdev, &ev);
+	v4l2_ctrl_s_ctrl(dev->ctrl_readers, dev->num_readers);
+}
+
+/**
+ * loopcam_set_producer_active() - note whether the producer streams
+ * @dev: the device, locked.
+ * @active: streams now.
+ */
+void loopcam_set_producer_active(struct loopcam_device *dev, bool active)
+{
+	if (dev->producer_active == active)
+		return;
+	dev->producer_active = active;
+	if (active)
+		dev->format_set = true;
+	loopcam_update_caps(dev);
+}
+
+/**
+ * loopcam_producer_release() - a file handle stops being the producer
+ * @lfh: the producer's handle; the device is locked.
+ */
+void loopcam_producer_release(struct loopcam_fh *lfh)
+{
+	struct loopcam_device *dev = lfh->dev;
+
+	lockdep_assert_held(&dev->lock);
+	if (dev->producer != lfh)
+		return;
+	lfh->write_streaming = false;
+	lfh->write_pos = 0;
+	dev->producer = NULL;
+	if (!dev->keep_format)
+		dev->format_set = false;
+	loopcam_set_producer_active(dev, false);
+	/* Readers may now need the placeholder. */
+	loopcam_idle_kick(dev);
+}
+
+/* ---- vb2 operations shared by both sides ---- */
+
+static int loopcam_queue_setup(struct vb2_queue *q, unsigned int *nbuffers,
+			       unsigned int *nplanes, unsigned int sizes[],
+			       struct device *alloc_devs[])
+{
+	struct loopcam_fh *lfh = vb2_get_drv_priv(q);
+	struct loopcam_device *dev = lfh->dev;
+	unsigned int size = dev->fmt.sizeimage;
+
+	if (*nplanes)
+		return *nplanes != 1 || sizes[0] < size ? -EINVAL : 0;
+	*nplanes = 1;
+	sizes[0] = size;
+	/*
+	 * read() emulation asks for one buffer; a reader then drops every
+	 * frame that arrives while it copies one out. Give it a few.
+	 */
+	if (vb2_fileio_is_active(q))
+		*nbuffers = min(4U, dev->cfg.max_buffers);
+	*nbuffers = clamp_t(unsigned int, *nbuffers, 1, dev->cfg.max_buffers);
+	return 0;
+}
+
+static int loopcam_buf_init(struct vb2_buffer *vb)
+{
+	INIT_LIST_HEAD(&to_loopcam_buffer(vb)->list);
+	return 0;
+}
+
+/* ---- the producer's OUTPUT queue ---- */
+
+static int loopcam_out_buf_prepare(struct vb2_buffer *vb)
+{
+	struct loopcam_fh *lfh = vb2_get_drv_priv(vb->vb2_queue);
+	struct loopcam_device *dev = lfh->dev;
+	unsigned long payload = vb2_get_plane_payload(vb, 0);
+
+	if (vb2_plane_size(vb, 0) < dev->fmt.sizeimage) {
+		lc_dbg(1, dev, "output buffer %u too small: %lu < %u\n",
+		       vb->index, vb2_plane_size(vb, 0), dev->fmt.sizeimage);
+		return -EINVAL;
+	}
+	/* Raw frames are whole or rejected: readers never see half a frame. */
+	if (!loopcam_is_compressed(dev) && payload < dev->fmt.sizeimage) {
+		lc_dbg(1, dev, "output buffer %u: bytesused %lu < frame size %u\n",
+		       vb->index, payload, dev->fmt.sizeimage);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static void loopcam_out_complete(struct loopcam_device *dev,
+				 struct vb2_buffer *vb)
+{
+	struct vb2_v4l2_buffer *vbuf = to_vb2_v4l2_buffer(vb);
+	size_t bytes = vb2_get_plane_payload(vb, 0);
+	void *vaddr = vb2_plane_vaddr(vb, 0);
+
+	if (!loopcam_is_compressed(dev))
+		bytes = dev->fmt.sizeimage;
+	if (!vaddr) {
+		vb2_buffer_done(vb, VB2_BUF_STATE_ERROR);
+		return;
+	}
+	loopcam_produce(dev, vaddr, bytes, vb->timestamp);
+	vbuf->sequence = dev->out_sequence++;
+	vbuf->field = V4L2_FIELD_NONE;
+	vb2_buffer_done(vb, VB2_BUF_STATE_DONE);
+}
+
+static void loopcam_out_buf_queue(struct vb2_buffer *vb)
+{
+	struct loopcam_fh *lfh = vb2_get_drv_priv(vb->vb2_queue);
+
+	/* Buffers queued before STREAMON wait for start_streaming. */
+	if (!vb2_start_streaming_called(vb->vb2_queue)) {
+		list_add_tail(&to_loopcam_buffer(vb)->list, &lfh->ready);
+		return;
+	}
+	loopcam_out_complete(lfh->dev, vb);
+}
+
+static int loopcam_out_start_streaming(struct vb2_queue *q, unsigned int count)
+{
+	struct loopcam_fh *lfh = vb2_get_drv_priv(q);
+	struct loopcam_device *dev = lfh->dev;
+	struct loopcam_buffer *buf, *tmp;
+
+	dev->out_sequence = 0;
+	loopcam_set_producer_active(dev, true);
+	list_for_each_entry_safe(buf, tmp, &lfh->ready, list) {
+		list_del_init(&buf->list);
+		loopcam_out_complete(dev, &buf->vb.vb2_buf);
+	}
+	return 0;
+}
+
+static void loopcam_return_ready(struct loopcam_fh *lfh,
+				 enum vb2_buffer_state state)
+{
+	struct loopcam_buffer *buf, *tmp;
+
+	list_for_each_entry_safe(buf, tmp, &lfh->ready, list) {
+		list_del_init(&buf->list);
+		vb2_buffer_done(&buf->vb.vb2_buf, state);
+	}
+}
+
+static void loopcam_out_stop_streaming(struct vb2_queue *q)
+{
+	struct loopcam_fh *lfh = vb2_get_drv_priv(q);
+
+	loopcam_return_ready(lfh, VB2_BUF_STATE_ERROR);
+	if (!lfh->write_streaming)
+		loopcam_set_producer_active(lfh->dev, false);
+}
+
+static const struct vb2_ops loopcam_out_qops = {
+	.queue_setup = loopcam_queue_setup,
+	.buf_init = loopcam_buf_init,
+	.buf_prepare = loopcam_out_buf_prepare,
+	.buf_queue = loopcam_out_buf_queue,
+	.start_streaming = loopcam_out_start_streaming,
+	.stop_streaming = loopcam_out_stop_streaming,
+	LOOPCAM_VB2_WAIT_OPS
+};
+
+/* ---- a reader's CAPTURE queue ---- */
+
+static int loopcam_cap_buf_prepare(struct vb2_buffer *vb)
+{
+	struct loopcam_fh *lfh = vb2_get_drv_priv(vb->vb2_queue);
+	struct loopcam_device *dev = lfh->dev;
+	unsigned int need = vb2_start_streaming_called(vb->vb2_queue) ?
+				    lfh->stream_fmt.sizeimage :
+				    dev->fmt.sizeimage;
+
+	if (vb2_plane_size(vb, 0) < need) {
+		lc_dbg(1, dev, "capture buffer %u too small: %lu < %u\n",
+		       vb->index, vb2_plane_size(vb, 0), need);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static void loopcam_cap_buf_queue(struct vb2_buffer *vb)
+{
+	struct loopcam_fh *lfh = vb2_get_drv_priv(vb->vb2_queue);
+
+	list_add_tail(&to_loopcam_buffer(vb)->list, &lfh->ready);
+}
+
+static int loopcam_cap_start_streaming(struct vb2_queue *q, unsigned int count)
+{
+	struct loopcam_fh *lfh = vb2_get_drv_priv(q);
+	struct loopcam_device *dev = lfh->dev;
+
+	if (dev->num_readers >= dev->cfg.max_readers) {
+		lc_dbg(1, dev, "reader limit %u reached\n", dev->cfg.max_readers);
+		loopcam_return_ready(lfh, VB2_BUF_STATE_QUEUED);
+		return -EBUSY;
+	}
+	lfh->stream_fmt = dev->fmt;
+	lfh->sequence = 0;
+	lfh->received = 0;
+	lfh->dropped = 0;
+	lfh->id = dev->next_reader_id++;
+	list_add_tail(&lfh->reader_entry, &dev->readers);
+	dev->num_readers++;
+	/* With no producer yet, the timeout counts from now. */
+	if (!dev->producer_active)
+		dev->last_frame_ns = ktime_get_ns();
+	loopcam_notify_readers(dev);
+	loopcam_idle_kick(dev);
+	return 0;
+}
+
+static void loopcam_cap_stop_streaming(struct vb2_queue *q)
+{
+	struct loopcam_fh *lfh = vb2_get_drv_priv(q);
+	struct loopcam_device *dev = lfh->dev;
+
+	list_del_init(&lfh->reader_entry);
+	dev->num_readers--;
+	loopcam_return_ready(lfh, VB2_BUF_STATE_ERROR);
+	loopcam_notify_readers(dev);
+}
+
+static const struct vb2_ops loopcam_cap_qops = {
+	.queue_setup = loopcam_queue_setup,
+	.buf_init = loopcam_buf_init,
+	.buf_prepare = loopcam_cap_buf_prepare,
+	.buf_queue = loopcam_cap_buf_queue,
+	.start_streaming = loopcam_cap_start_streaming,
+	.stop_streaming = loopcam_cap_stop_streaming,
+	LOOPCAM_VB2_WAIT_OPS
+};
+
+/**
+ * loopcam_queue_init() - set up one of a file handle's vb2 queues
+ * @lfh: the handle being opened.
+ * @q: &lfh->out_queue or &lfh->cap_queue.
+ * @type: V4L2_BUF_TYPE_VIDEO_OUTPUT or V4L2_BUF_TYPE_VIDEO_CAPTURE.
+ *
+ * Return: 0 or the error of vb2_queue_init().
+ */
+int loopcam_queue_init(struct loopcam_fh *lfh, struct vb2_queue *q, u32 type)
+{
+	bool out = loopcam_is_output(type);
+
+	q->type = type;
+	/* write() is handled by loopcam_write_frame(), not vb2's emulation. */
+	q->io_modes = VB2_MMAP | VB2_USERPTR | VB2_DMABUF | (out ? 0 : VB2_READ);
+	q->drv_priv = lfh;
+	q->buf_struct_size = sizeof(struct loopcam_buffer);
+	q->ops = out ? &loopcam_out_qops : &loopcam_cap_qops;
+	q->mem_ops = &vb2_vmalloc_memops;
+	q->timestamp_flags = out ? V4L2_BUF_FLAG_TIMESTAMP_COPY :
+				   V4L2_BUF_FLAG_TIMESTAMP_MONOTONIC;
+	q->lock = &lfh->dev->lock;
+	return vb2_queue_init(q);
+}
+
+/**
+ * loopcam_write_frame() - take producer data given by write()
+ * @lfh: the producer's handle; the device is locked.
+ * @buf: user data.
+ * @count: its size.
+ *
+ * Raw formats are assembled until a whole frame has arrived, so a frame
+ * may span several write() calls; a compressed frame is one write().
+ *
+ * Return: bytes consumed, or -EFAULT / -ENOMEM.
+ */
+ssize_t loopcam_write_frame(struct loopcam_fh *lfh, const char __user *buf,
+			    size_t count)
+{
+	struct loopcam_device *dev = lfh->dev;
+	struct loopcam_frame *st = &dev->staging;
+	size_t frame = dev->fmt.sizeimage;
+	size_t n;
+
+	lockdep_assert_held(&dev->lock);
+	if (loopcam_frame_reserve(st, frame))
+		return -ENOMEM;
+	if (lfh->write_pos >= frame)
+		lfh->write_pos = 0;
+	n = min(count, frame - lfh->write_pos);
+	if (copy_from_user(st->data + lfh->write_pos, buf, n))
+		return -EFAULT;
+	lfh->write_pos += n;
+	st->bytes = 0;
+	loopcam_set_producer_active(dev, true);
+	if (!loopcam_is_compressed(dev) && lfh->write_pos < frame)
+		return n;
+
+	frame = lfh->write_pos;
+	lfh->write_pos = 0;
+	st->fourcc = dev->fmt.pixelformat;
+	st->width = dev->fmt.width;
+	st->height = dev->fmt.height;
+	loopcam_produce(dev, st->data, frame, 0);
+	/* Kept whole for sustain_framerate (loopcam_keep_frame is a no-op copy). */
+	st->bytes = frame;
+	dev->out_sequence++;
+	return n;
+}

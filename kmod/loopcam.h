@@ -1,0 +1,355 @@
+/* SPDX-License-Identifier: GPL-2.0+ */
+/*
+ * loopcam: V4L2 loopback device on videobuf2 - internal definitions.
+ *
+ * A device moves frames from one producer to any number of readers. Every
+ * open file handle that streams owns a vb2 queue of its own: the producer's
+ * OUTPUT queue and one CAPTURE queue per reader. A frame the producer queues
+ * is copied into the next buffer each streaming reader has queued and then
+ * handed back to the producer, so a reader only ever dequeues whole frames
+ * and a reader without a free buffer loses that frame for itself alone.
+ *
+ * All device state, and every vb2 queue of the device, is protected by
+ * loopcam_device.lock, which is also the video_device lock: the V4L2 core
+ * serialises ioctls on it and vb2 drops it while a reader sleeps in DQBUF.
+ */
+#ifndef LOOPCAM_H
+#define LOOPCAM_H
+
+#include <linux/list.h>
+#include <linux/mutex.h>
+#include <linux/workqueue.h>
+#include <media/v4l2-ctrls.h>
+#include <media/v4l2-dev.h>
+#include <media/v4l2-device.h>
+#include <media/v4l2-fh.h>
+#include <media/videobuf2-v4l2.h>
+#include <linux/v4l2loopback.h>
+
+#include "compat.h"
+
+#define LOOPCAM_MAX_DEVICES 64
+#define LOOPCAM_PARAM_DEVICES 8	/* entries of the per-device module parameters */
+#define LOOPCAM_MIN_SIZE 2
+#define LOOPCAM_MAX_SIZE 16384
+#define LOOPCAM_MIN_BUFFERS 2
+#define LOOPCAM_MAX_BUFFERS 32
+#define LOOPCAM_MAX_OPENERS 1024
+#define LOOPCAM_MAX_TIMEOUT_MS 100000
+#define LOOPCAM_MIN_FPS_INTERVAL_US 1000	/* 1000 frames/s */
+#define LOOPCAM_MAX_FRAME_BYTES (256U << 20)
+
+/* Module parameters (loopcam-main.c); the rest are defaults of a config. */
+extern int loopcam_debug;
+extern int loopcam_max_buffers;
+extern int loopcam_max_openers;
+extern int loopcam_max_width;
+extern int loopcam_max_height;
+
+#define lc_dbg(level, dev, fmt, arg...)                                       \
+	do {                                                                  \
+		struct loopcam_device *__lcd = (dev);                         \
+		v4l2_dbg(level, max(loopcam_debug, __lcd->cfg.debug),         \
+			 &__lcd->v4l2_dev, fmt, ##arg);                       \
+	} while (0)
+
+enum loopcam_node_kind {
+	LOOPCAM_NODE_COMBINED,	/* one node, OUTPUT and CAPTURE */
+	LOOPCAM_NODE_OUTPUT,	/* split mode: the producer's node */
+	LOOPCAM_NODE_CAPTURE,	/* split mode: the readers' node */
+};
+
+/**
+ * struct loopcam_config - how a device is made (module parameters or CTL_ADD)
+ * @output_nr: video node number of the output/combined node, -1 = any.
+ * @capture_nr: video node number of the capture node (split), -1 = any.
+ * @label: card label, NUL-terminated.
+ * @split: separate output and capture nodes.
+ * @exclusive_caps: combined node advertises one direction at a time.
+ * @keep_format: initial value of the keep_format control.
+ * @min_width: smallest width accepted.
+ * @max_width: largest width accepted.
+ * @min_height: smallest height accepted.
+ * @max_height: largest height accepted.
+ * @max_buffers: buffers per queue.
+ * @max_openers: open file handles at once.
+ * @max_readers: streaming readers at once.
+ * @timeout_ms: initial value of the timeout control.
+ * @debug: debug level of this device.
+ * @format: format announced before any producer sets one.
+ */
+struct loopcam_config {
+	int output_nr;
+	int capture_nr;
+	char label[V4L2LOOPBACK_LABEL_LEN];
+	bool split;
+	bool exclusive_caps;
+	bool keep_format;
+	u32 min_width, max_width;
+	u32 min_height, max_height;
+	u32 max_buffers;
+	u32 max_openers;
+	u32 max_readers;
+	u32 timeout_ms;
+	int debug;
+	struct loopcam_format format;
+};
+
+struct loopcam_device;
+
+/**
+ * struct loopcam_node - one video node of a device
+ * @vdev: the V4L2 video device.
+ * @dev: the device this node belongs to.
+ * @kind: what the node does.
+ */
+struct loopcam_node {
+	struct video_device vdev;
+	struct loopcam_device *dev;
+	enum loopcam_node_kind kind;
+};
+
+/**
+ * struct loopcam_frame - a frame kept by the device
+ * @data: vmalloc'ed bytes.
+ * @alloc: size of @data.
+ * @bytes: valid bytes; 0 = empty.
+ * @fourcc: format the frame is in.
+ * @width: width the frame is in.
+ * @height: height the frame is in.
+ */
+struct loopcam_frame {
+	void *data;
+	size_t alloc;
+	size_t bytes;
+	u32 fourcc;
+	u32 width;
+	u32 height;
+};
+
+/**
+ * struct loopcam_device - one loopback device (one or two nodes)
+ * @v4l2_dev: V4L2 device; its refcount keeps this struct alive.
+ * @nodes: [0] combined or output node, [1] capture node in split mode.
+ * @num_nodes: 1 or 2.
+ * @list: entry in the module's device list.
+ * @lock: protects everything below and every vb2 queue of the device.
+ * @cfg: how the device was made.
+ * @ctrl_handler: controls shared by the nodes.
+ * @ctrl_keep_format: keep_format control.
+ * @ctrl_sustain: sustain_framerate control.
+ * @ctrl_timeout: timeout control (ms).
+ * @ctrl_timeout_image_io: timeout_image_io button.
+ * @ctrl_readers: read-only count of streaming readers.
+ * @keep_format: value of keep_format.
+ * @sustain_framerate: value of sustain_framerate.
+ * @timeout_ms: value of timeout.
+ * @fmt: the format readers receive (announced or set by the producer).
+ * @timeperframe: frame interval.
+ * @format_set: a producer set @fmt (it is no longer just announced).
+ * @openers: open file handles on all nodes.
+ * @producer: file handle that owns the OUTPUT side, or NULL.
+ * @producer_active: the producer streams (STREAMON or write()).
+ * @readers: streaming readers (struct loopcam_fh.reader_entry).
+ * @num_readers: entries in @readers.
+ * @next_reader_id: id given to the next reader, shown in sysfs.
+ * @out_sequence: sequence of the next frame from the producer.
+ * @frames: frames received from the producer since load.
+ * @last_frame_ns: when the producer last sent a frame.
+ * @last_delivery_ns: when readers were last offered a frame.
+ * @staging: frame being assembled from write() calls; also the last
+ *	frame, repeated when sustain_framerate is on.
+ * @placeholder: what idle readers get after the timeout.
+ * @placeholder_custom: @placeholder was set through timeout_image_io.
+ * @grab_placeholder: the next producer frame becomes the placeholder.
+ * @idle_work: paces placeholder and sustained frames.
+ * @removing: being removed; open() fails.
+ */
+struct loopcam_device {
+	struct v4l2_device v4l2_dev;
+	struct loopcam_node nodes[2];
+	unsigned int num_nodes;
+	struct list_head list;
+	struct mutex lock; /* see the comment at the top of this file */
+	struct loopcam_config cfg;
+
+	struct v4l2_ctrl_handler ctrl_handler;
+	struct v4l2_ctrl *ctrl_keep_format;
+	struct v4l2_ctrl *ctrl_sustain;
+	struct v4l2_ctrl *ctrl_timeout;
+	struct v4l2_ctrl *ctrl_timeout_image_io;
+	struct v4l2_ctrl *ctrl_readers;
+	bool keep_format;
+	bool sustain_framerate;
+	u32 timeout_ms;
+
+	struct v4l2_pix_format fmt;
+	struct v4l2_fract timeperframe;
+	bool format_set;
+
+	unsigned int openers;
+	struct loopcam_fh *producer;
+	bool producer_active;
+	struct list_head readers;
+	unsigned int num_readers;
+	unsigned int next_reader_id;
+
+	u32 out_sequence;
+	u64 frames;
+	u64 last_frame_ns;
+	u64 last_delivery_ns;
+	struct loopcam_frame staging;
+	struct loopcam_frame placeholder;
+	bool placeholder_custom;
+	bool grab_placeholder;
+	struct delayed_work idle_work;
+	bool removing;
+};
+
+/**
+ * struct loopcam_fh - an open file handle
+ * @fh: V4L2 file handle (events, priority).
+ * @dev: the device.
+ * @node: the node it was opened on.
+ * @out_queue: OUTPUT queue (not on a capture node); buffers on it make
+ *	the handle the producer.
+ * @cap_queue: CAPTURE queue (not on an output node); buffers on it make
+ *	the handle a reader. A handle has buffers on one queue at most.
+ * @write_streaming: producer streams through write() (STREAMON without
+ *	buffers, as OBS does, or a first write()).
+ * @write_pos: bytes of the current frame received through write().
+ * @reader_entry: entry in loopcam_device.readers while streaming.
+ * @ready: reader buffers waiting for a frame; producer buffers queued
+ *	before STREAMON.
+ * @id: reader id shown in sysfs.
+ * @sequence: reader: sequence of the next frame offered.
+ * @received: reader: frames received while streaming.
+ * @dropped: reader: frames lost because no buffer was free or the format
+ *	changed under the reader.
+ * @stream_fmt: reader: the format its buffers were set up for.
+ */
+struct loopcam_fh {
+	struct v4l2_fh fh;
+	struct loopcam_device *dev;
+	struct loopcam_node *node;
+	struct vb2_queue out_queue;
+	struct vb2_queue cap_queue;
+	bool write_streaming;
+	size_t write_pos;
+
+	struct list_head reader_entry;
+	struct list_head ready;
+	unsigned int id;
+	u32 sequence;
+	u64 received;
+	u64 dropped;
+	struct v4l2_pix_format stream_fmt;
+};
+
+/**
+ * struct loopcam_buffer - a vb2 buffer of a loopcam queue
+ * @vb: the vb2 buffer.
+ * @list: entry in loopcam_fh.ready (readers) while queued.
+ */
+struct loopcam_buffer {
+	struct vb2_v4l2_buffer vb;
+	struct list_head list;
+};
+
+static inline struct loopcam_fh *to_loopcam_fh(struct file *file)
+{
+	return container_of(file->private_data, struct loopcam_fh, fh);
+}
+
+static inline struct loopcam_buffer *to_loopcam_buffer(struct vb2_buffer *vb)
+{
+	return container_of(to_vb2_v4l2_buffer(vb), struct loopcam_buffer, vb);
+}
+
+/* loopcam-fmt.c */
+/**
+ * struct loopcam_fmt_info - a pixel format the device carries
+ * @fourcc: V4L2_PIX_FMT_* code.
+ * @bpp: bytes per pixel of the first plane (packed formats: of the frame).
+ * @hsub: horizontal chroma subsampling (1 or 2).
+ * @vsub: vertical chroma subsampling of the chroma planes (1 or 2).
+ * @chroma_planes: 0 packed, 1 interleaved chroma plane, 2 chroma planes.
+ * @compressed: variable-size compressed frames.
+ * @yuv: Y'CbCr (for the colorspace and the black placeholder).
+ */
+struct loopcam_fmt_info {
+	u32 fourcc;
+	u8 bpp;
+	u8 hsub;
+	u8 vsub;
+	u8 chroma_planes;
+	bool compressed;
+	bool yuv;
+};
+
+const struct loopcam_fmt_info *loopcam_fmt_find(u32 fourcc);
+const struct loopcam_fmt_info *loopcam_fmt_by_index(unsigned int index);
+void loopcam_fmt_fill(struct v4l2_pix_format *pix,
+		      const struct loopcam_fmt_info *info);
+void loopcam_fmt_fill_black(void *data, const struct v4l2_pix_format *pix);
+int loopcam_fmt_parse(const char *str, struct loopcam_format *out);
+int loopcam_fmt_print(char *buf, size_t size, const struct v4l2_pix_format *pix,
+		      const struct v4l2_fract *timeperframe);
+
+/* loopcam-device.c */
+struct loopcam_device *loopcam_device_create(const struct loopcam_config *cfg);
+int loopcam_device_destroy(struct loopcam_device *dev);
+void loopcam_config_defaults(struct loopcam_config *cfg);
+int loopcam_config_check(const struct loopcam_config *cfg);
+void loopcam_update_caps(struct loopcam_device *dev);
+int loopcam_set_announced_format(struct loopcam_device *dev,
+				 const struct loopcam_format *f);
+int loopcam_frame_reserve(struct loopcam_frame *frame, size_t bytes);
+void loopcam_frame_free(struct loopcam_frame *frame);
+
+/* loopcam-main.c: the module's device list */
+struct loopcam_device *loopcam_find_device(int nr);
+int loopcam_add_device(const struct loopcam_config *cfg,
+		       struct loopcam_device **out);
+int loopcam_remove_device(int nr);
+extern struct mutex loopcam_devices_lock;
+extern struct list_head loopcam_devices;
+
+/* loopcam-queue.c */
+int loopcam_queue_init(struct loopcam_fh *lfh, struct vb2_queue *q, u32 type);
+void loopcam_set_producer_active(struct loopcam_device *dev, bool active);
+void loopcam_deliver(struct loopcam_device *dev, const void *frame,
+		     size_t bytes, u64 timestamp_ns);
+ssize_t loopcam_write_frame(struct loopcam_fh *lfh, const char __user *buf,
+			    size_t count);
+void loopcam_producer_release(struct loopcam_fh *lfh);
+void loopcam_idle_kick(struct loopcam_device *dev);
+void loopcam_idle_work(struct work_struct *work);
+void loopcam_notify_readers(struct loopcam_device *dev);
+
+/* loopcam-ioctl.c */
+extern const struct v4l2_ioctl_ops loopcam_ioctl_ops;
+extern const struct v4l2_file_operations loopcam_fops;
+
+/* loopcam-ctrls.c */
+int loopcam_ctrls_init(struct loopcam_device *dev);
+
+/* loopcam-sysfs.c */
+extern const struct attribute_group *loopcam_node_groups[];
+
+/* loopcam-ctl.c */
+int loopcam_ctl_register(void);
+void loopcam_ctl_unregister(void);
+
+static inline bool loopcam_is_output(u32 type)
+{
+	return type == V4L2_BUF_TYPE_VIDEO_OUTPUT;
+}
+
+static inline u64 loopcam_frame_interval_ns(const struct loopcam_device *dev)
+{
+	return div_u64((u64)dev->timeperframe.numerator * NSEC_PER_SEC,
+		       dev->timeperframe.denominator);
+}
+
+#endif /* LOOPCAM_H */
