@@ -68,12 +68,19 @@ const struct loopcam_fmt_info *loopcam_fmt_find(u32 fourcc)
 }
 
 /*
- * A compressed frame is never larger than the raw 4:2:2 frame of the same
- * size in practice; a floor keeps tiny sizes usable for headers.
+ * A compressed frame is in practice never larger than the raw 4:2:2 frame
+ * of the same size; that is the default room, a floor keeps tiny sizes
+ * usable for headers, and a producer may ask for up to twice as much.
  */
 static u32 loopcam_compressed_size(u32 width, u32 height)
 {
 	return max_t(u32, width * height * 2, SZ_64K);
+}
+
+static u32 loopcam_compressed_max(u32 width, u32 height)
+{
+	return min_t(u32, 2 * loopcam_compressed_size(width, height),
+		     LOOPCAM_MAX_FRAME_BYTES);
 }
 
 /**
@@ -82,9 +89,9 @@ static u32 loopcam_compressed_size(u32 width, u32 height)
  *	bytesperline, sizeimage, field and colorimetry are set here.
  * @info: the format @pix->pixelformat describes.
  *
- * A compressed format keeps a caller-given sizeimage between the raw size
- * and %LOOPCAM_MAX_FRAME_BYTES, so producers with large key frames can ask
- * for room. Colorimetry given by the caller is kept when valid.
+ * A compressed format keeps a caller-given sizeimage between the raw 4:2:2
+ * size and twice that (at most %LOOPCAM_MAX_FRAME_BYTES), so producers with
+ * large key frames can ask for room. Colorimetry given by the caller is kept when valid.
  */
 void loopcam_fmt_fill(struct v4l2_pix_format *pix,
 		      const struct loopcam_fmt_info *info)
@@ -96,11 +103,10 @@ void loopcam_fmt_fill(struct v4l2_pix_format *pix,
 	pix->field = V4L2_FIELD_NONE;
 	pix->flags = 0;
 	if (info->compressed) {
-		u32 min = loopcam_compressed_size(w, h);
-
 		pix->bytesperline = 0;
-		pix->sizeimage = clamp_t(u32, pix->sizeimage, min,
-					 LOOPCAM_MAX_FRAME_BYTES);
+		pix->sizeimage = clamp_t(u32, pix->sizeimage,
+					 loopcam_compressed_size(w, h),
+					 loopcam_compressed_max(w, h));
 	} else if (info->chroma_planes == 0) {
 		/* Packed: 4:2:2 formats store whole Y0-Cb-Y1-Cr groups. */
 		pix->bytesperline = cw * info->hsub * info->bpp;

@@ -40,8 +40,7 @@ static bool loopcam_type_ok(struct loopcam_fh *lfh, u32 type)
 			lfh->dev->producer == lfh);
 	case V4L2_BUF_TYPE_VIDEO_CAPTURE:
 		return lfh->node->kind != LOOPCAM_NODE_OUTPUT &&
-		       ((caps & V4L2_CAP_VIDEO_CAPTURE) ||
-			vb2_is_busy(&lfh->cap_queue));
+		       ((caps & V4L2_CAP_VIDEO_CAPTURE) || lfh->reader_slot);
 	default:
 		return false;
 	}
@@ -64,46 +63,104 @@ static bool loopcam_announces(struct loopcam_fh *lfh)
 
 enum loopcam_use {
 	LOOPCAM_USE_PROBE,	/* look at the queue, take no role */
-	LOOPCAM_USE_CLAIM,	/* become producer or reader */
+	LOOPCAM_USE_ALLOC,	/* REQBUFS/CREATE_BUFS with count 0: owners only */
+	LOOPCAM_USE_CLAIM,	/* become the producer or take a reader slot */
 };
+
+/*
+ * max_openers bounds the handles that move frames (the producer and the
+ * readers holding buffers), not plain opens: opening a node just to query
+ * it never fails, as V4L2 expects.
+ */
+static unsigned int loopcam_active(struct loopcam_device *dev)
+{
+	return dev->reader_slots + (dev->producer ? 1 : 0);
+}
+
+static int loopcam_claim_producer(struct loopcam_fh *lfh)
+{
+	struct loopcam_device *dev = lfh->dev;
+
+	if (dev->producer == lfh)
+		return 0;
+	if (dev->producer || lfh->reader_slot)
+		return -EBUSY;
+	if (loopcam_active(dev) >= dev->cfg.max_openers) {
+		lc_dbg(1, dev, "max_openers (%u) reached\n", dev->cfg.max_openers);
+		return -EBUSY;
+	}
+	dev->producer = lfh;
+	return 0;
+}
+
+static int loopcam_claim_reader(struct loopcam_fh *lfh)
+{
+	struct loopcam_device *dev = lfh->dev;
+
+	if (lfh->reader_slot)
+		return 0;
+	if (dev->producer == lfh)
+		return -EBUSY;
+	if (dev->reader_slots >= dev->cfg.max_readers ||
+	    loopcam_active(dev) >= dev->cfg.max_openers) {
+		lc_dbg(1, dev, "reader limit reached (max_readers %u, max_openers %u)\n",
+		       dev->cfg.max_readers, dev->cfg.max_openers);
+		return -EBUSY;
+	}
+	lfh->reader_slot = true;
+	dev->reader_slots++;
+	return 0;
+}
 
 /**
  * loopcam_use_queue() - the queue for @type, taking the role it implies
  * @lfh: the handle.
  * @type: buffer type from userspace.
- * @use: whether the call makes the handle producer/reader.
+ * @use: what the call does with the queue.
+ *
+ * Like a single-owner V4L2 device, a handle that is not the producer gets
+ * EBUSY for buffer allocation on the OUTPUT side while there is one, and
+ * likewise on the CAPTURE side once every reader slot is taken.
  *
  * Return: the queue, or an ERR_PTR: -EINVAL for a type the node does not
- * offer now, -EBUSY when another handle is the producer or this handle
- * already uses the other direction.
+ * offer now, -EBUSY as above or when this handle uses the other direction.
  */
 static struct vb2_queue *loopcam_use_queue(struct loopcam_fh *lfh, u32 type,
 					   enum loopcam_use use)
 {
 	struct loopcam_device *dev = lfh->dev;
+	int ret = 0;
 
 	if (!loopcam_type_ok(lfh, type))
 		return ERR_PTR(-EINVAL);
 	if (loopcam_is_output(type)) {
-		if (use == LOOPCAM_USE_CLAIM) {
-			if (vb2_is_busy(&lfh->cap_queue) ||
-			    (dev->producer && dev->producer != lfh))
-				return ERR_PTR(-EBUSY);
-			dev->producer = lfh;
-		}
-		return &lfh->out_queue;
+		if (use == LOOPCAM_USE_CLAIM)
+			ret = loopcam_claim_producer(lfh);
+		else if (use == LOOPCAM_USE_ALLOC && dev->producer &&
+			 dev->producer != lfh)
+			ret = -EBUSY;
+		return ret ? ERR_PTR(ret) : &lfh->out_queue;
 	}
-	if (use == LOOPCAM_USE_CLAIM && dev->producer == lfh)
-		return ERR_PTR(-EBUSY);
-	return &lfh->cap_queue;
+	if (use == LOOPCAM_USE_CLAIM)
+		ret = loopcam_claim_reader(lfh);
+	else if (use == LOOPCAM_USE_ALLOC && !lfh->reader_slot &&
+		 dev->reader_slots >= dev->cfg.max_readers)
+		ret = -EBUSY;
+	return ret ? ERR_PTR(ret) : &lfh->cap_queue;
 }
 
-/* After freeing buffers or stopping write(): give up the producer role. */
+/* After buffers were freed or streaming stopped: give up what is unused. */
 static void loopcam_release_if_idle(struct loopcam_fh *lfh)
 {
-	if (lfh->dev->producer == lfh && !vb2_is_busy(&lfh->out_queue) &&
+	struct loopcam_device *dev = lfh->dev;
+
+	if (dev->producer == lfh && !vb2_is_busy(&lfh->out_queue) &&
 	    !lfh->write_streaming)
 		loopcam_producer_release(lfh);
+	if (lfh->reader_slot && !vb2_is_busy(&lfh->cap_queue)) {
+		lfh->reader_slot = false;
+		dev->reader_slots--;
+	}
 }
 
 static int loopcam_querycap(struct file *file, void *priv,
@@ -293,7 +350,7 @@ static int loopcam_enum_frameintervals(struct file *file, void *priv,
 	fival->stepwise.max.numerator = 1;
 	fival->stepwise.max.denominator = 1;
 	fival->stepwise.step.numerator = 1;
-	fival->stepwise.step.denominator = USEC_PER_SEC;
+	fival->stepwise.step.denominator = 1;
 	return 0;
 }
 
@@ -351,13 +408,18 @@ static int loopcam_s_parm(struct file *file, void *priv,
 	return loopcam_g_parm(file, priv, parm);
 }
 
-/* ---- inputs and outputs: one of each, so generic clients are happy ---- */
+/*
+ * ---- inputs and outputs: one of each, so generic clients are happy ----
+ * A direction the node does not offer now has none (ENOTTY, as for an
+ * ioctl the node lacks).
+ */
 
 static int loopcam_enum_input(struct file *file, void *priv,
 			      struct v4l2_input *inp)
 {
-	if (inp->index ||
-	    !loopcam_type_ok(to_loopcam_fh(file), V4L2_BUF_TYPE_VIDEO_CAPTURE))
+	if (!loopcam_type_ok(to_loopcam_fh(file), V4L2_BUF_TYPE_VIDEO_CAPTURE))
+		return -ENOTTY;
+	if (inp->index)
 		return -EINVAL;
 	strscpy(inp->name, "loopback", sizeof(inp->name));
 	inp->type = V4L2_INPUT_TYPE_CAMERA;
@@ -366,20 +428,25 @@ static int loopcam_enum_input(struct file *file, void *priv,
 
 static int loopcam_g_input(struct file *file, void *priv, unsigned int *i)
 {
+	if (!loopcam_type_ok(to_loopcam_fh(file), V4L2_BUF_TYPE_VIDEO_CAPTURE))
+		return -ENOTTY;
 	*i = 0;
 	return 0;
 }
 
 static int loopcam_s_input(struct file *file, void *priv, unsigned int i)
 {
+	if (!loopcam_type_ok(to_loopcam_fh(file), V4L2_BUF_TYPE_VIDEO_CAPTURE))
+		return -ENOTTY;
 	return i ? -EINVAL : 0;
 }
 
 static int loopcam_enum_output(struct file *file, void *priv,
 			       struct v4l2_output *out)
 {
-	if (out->index ||
-	    !loopcam_type_ok(to_loopcam_fh(file), V4L2_BUF_TYPE_VIDEO_OUTPUT))
+	if (!loopcam_type_ok(to_loopcam_fh(file), V4L2_BUF_TYPE_VIDEO_OUTPUT))
+		return -ENOTTY;
+	if (out->index)
 		return -EINVAL;
 	strscpy(out->name, "loopback", sizeof(out->name));
 	out->type = V4L2_OUTPUT_TYPE_ANALOG;
@@ -388,12 +455,16 @@ static int loopcam_enum_output(struct file *file, void *priv,
 
 static int loopcam_g_output(struct file *file, void *priv, unsigned int *i)
 {
+	if (!loopcam_type_ok(to_loopcam_fh(file), V4L2_BUF_TYPE_VIDEO_OUTPUT))
+		return -ENOTTY;
 	*i = 0;
 	return 0;
 }
 
 static int loopcam_s_output(struct file *file, void *priv, unsigned int i)
 {
+	if (!loopcam_type_ok(to_loopcam_fh(file), V4L2_BUF_TYPE_VIDEO_OUTPUT))
+		return -ENOTTY;
 	return i ? -EINVAL : 0;
 }
 
@@ -407,9 +478,11 @@ static int loopcam_reqbufs(struct file *file, void *priv,
 	int ret;
 
 	q = loopcam_use_queue(lfh, rb->type,
-			      rb->count ? LOOPCAM_USE_CLAIM : LOOPCAM_USE_PROBE);
+			      rb->count ? LOOPCAM_USE_CLAIM : LOOPCAM_USE_ALLOC);
 	if (IS_ERR(q))
 		return PTR_ERR(q);
+	if (loopcam_is_output(rb->type))
+		lfh->out_buffers_used = true;
 	ret = vb2_reqbufs(q, rb);
 	loopcam_release_if_idle(lfh);
 	return ret;
@@ -423,9 +496,11 @@ static int loopcam_create_bufs(struct file *file, void *priv,
 	int ret;
 
 	q = loopcam_use_queue(lfh, cb->format.type,
-			      cb->count ? LOOPCAM_USE_CLAIM : LOOPCAM_USE_PROBE);
+			      cb->count ? LOOPCAM_USE_CLAIM : LOOPCAM_USE_ALLOC);
 	if (IS_ERR(q))
 		return PTR_ERR(q);
+	if (loopcam_is_output(cb->format.type))
+		lfh->out_buffers_used = true;
 	ret = vb2_create_bufs(q, cb);
 	loopcam_release_if_idle(lfh);
 	return ret;
@@ -486,10 +561,11 @@ static int loopcam_streamon(struct file *file, void *priv,
 	if (IS_ERR(q))
 		return PTR_ERR(q);
 	/*
-	 * A producer that streams by write() calls STREAMON without buffers
-	 * (OBS Studio does, and fails if it is refused).
+	 * A producer that never asked for buffers streams by write(), and
+	 * some call STREAMON first (OBS Studio does, and fails if it is
+	 * refused). Once buffers were requested, vb2's rules apply.
 	 */
-	if (loopcam_is_output(type) && !vb2_is_busy(q)) {
+	if (loopcam_is_output(type) && !lfh->out_buffers_used) {
 		lfh->write_streaming = true;
 		loopcam_set_producer_active(lfh->dev, true);
 		return 0;
@@ -531,7 +607,9 @@ static int loopcam_subscribe_event(struct v4l2_fh *fh,
 	case V4L2_EVENT_CTRL:
 		return v4l2_ctrl_subscribe_event(fh, sub);
 	case V4L2_EVENT_SOURCE_CHANGE:
-		if (lfh->node->kind == LOOPCAM_NODE_OUTPUT)
+		/* Only for nodes that act as a camera now (not an output). */
+		if (lfh->node->vdev.device_caps & V4L2_CAP_VIDEO_OUTPUT ||
+		    !loopcam_type_ok(lfh, V4L2_BUF_TYPE_VIDEO_CAPTURE))
 			return -EINVAL;
 		return v4l2_src_change_event_subscribe(fh, sub);
 	case LOOPCAM_EVENT_READERS:
@@ -601,11 +679,6 @@ static int loopcam_open(struct file *file)
 		ret = -ENODEV;
 		goto unlock;
 	}
-	if (dev->openers >= dev->cfg.max_openers) {
-		lc_dbg(1, dev, "max_openers (%u) reached\n", dev->cfg.max_openers);
-		ret = -EBUSY;
-		goto unlock;
-	}
 	if (node->kind != LOOPCAM_NODE_CAPTURE)
 		ret = loopcam_queue_init(lfh, &lfh->out_queue,
 					 V4L2_BUF_TYPE_VIDEO_OUTPUT);
@@ -635,7 +708,7 @@ static int loopcam_release(struct file *file)
 	if (lfh->node->kind != LOOPCAM_NODE_OUTPUT)
 		vb2_queue_release(&lfh->cap_queue);
 	lfh->write_streaming = false;
-	loopcam_producer_release(lfh);
+	loopcam_release_if_idle(lfh);
 	dev->openers--;
 	mutex_unlock(&dev->lock);
 
@@ -660,6 +733,7 @@ static ssize_t loopcam_read(struct file *file, char __user *buf, size_t count,
 	ret = IS_ERR(q) ? PTR_ERR(q) :
 			  vb2_read(q, buf, count, ppos,
 				   file->f_flags & O_NONBLOCK);
+	loopcam_release_if_idle(lfh);
 	mutex_unlock(&dev->lock);
 	return ret;
 }
@@ -705,12 +779,13 @@ static __poll_t loopcam_poll(struct file *file, poll_table *wait)
 		/* write() never blocks: readers without buffers drop frames. */
 		if (!vb2_is_busy(&lfh->out_queue))
 			res |= EPOLLOUT | EPOLLWRNORM;
-	} else if (lfh->node->kind != LOOPCAM_NODE_OUTPUT &&
-		   (vb2_is_busy(&lfh->cap_queue) ||
-		    ((req & (EPOLLIN | EPOLLRDNORM)) &&
-		     loopcam_type_ok(lfh, V4L2_BUF_TYPE_VIDEO_CAPTURE)))) {
+	} else if (lfh->reader_slot ||
+		   ((req & (EPOLLIN | EPOLLRDNORM)) &&
+		    !IS_ERR(loopcam_use_queue(lfh, V4L2_BUF_TYPE_VIDEO_CAPTURE,
+					      LOOPCAM_USE_CLAIM)))) {
 		/* vb2_poll starts read() emulation on a fresh reader. */
 		res = vb2_poll(&lfh->cap_queue, file, wait);
+		loopcam_release_if_idle(lfh);
 	} else {
 		res = v4l2_ctrl_poll(file, wait);
 		if (loopcam_type_ok(lfh, V4L2_BUF_TYPE_VIDEO_OUTPUT))
@@ -729,12 +804,11 @@ static int loopcam_mmap(struct file *file, struct vm_area_struct *vma)
 	 * (through page faults) under the device lock. vb2_mmap has its
 	 * own lock, and a handle has buffers on one queue at most.
 	 */
-	if (lfh->node->kind != LOOPCAM_NODE_CAPTURE &&
-	    vb2_is_busy(&lfh->out_queue))
+	if (lfh->node->kind == LOOPCAM_NODE_OUTPUT ||
+	    (lfh->node->kind == LOOPCAM_NODE_COMBINED &&
+	     vb2_is_busy(&lfh->out_queue)))
 		return vb2_mmap(&lfh->out_queue, vma);
-	if (lfh->node->kind != LOOPCAM_NODE_OUTPUT)
-		return vb2_mmap(&lfh->cap_queue, vma);
-	return -EINVAL;
+	return vb2_mmap(&lfh->cap_queue, vma);
 }
 
 const struct v4l2_file_operations loopcam_fops = {

@@ -4,8 +4,8 @@
  *
  * The parameters are v4l2loopback's, so existing modprobe.d files and
  * scripts (and OBS Studio's "modprobe v4l2loopback exclusive_caps=1
- * card_label=...") work unchanged; split_nodes, capture_nr and
- * default_format are loopcam's own. Values out of range fail the load with
+ * card_label=...") work unchanged; split_nodes, capture_nr, max_readers
+ * and default_format are loopcam's own. Values out of range fail the load with
  * a message instead of being clamped.
  */
 
@@ -56,6 +56,10 @@ MODULE_PARM_DESC(capture_nr, "capture node number of each split device, -1 = fir
 static char *default_format[LOOPCAM_PARAM_DEVICES];
 module_param_array(default_format, charp, NULL, 0444);
 MODULE_PARM_DESC(default_format, "format announced to readers before a producer sets one, FOURCC:WxH@fps (default YUYV:640x480@30)");
+
+static int max_readers[LOOPCAM_PARAM_DEVICES];
+module_param_array(max_readers, int, NULL, 0444);
+MODULE_PARM_DESC(max_readers, "most handles holding capture buffers at once per device (0 = max_openers; 1 = a classic single-reader device)");
 
 int loopcam_max_buffers = 8;
 module_param_named(max_buffers, loopcam_max_buffers, int, 0444);
@@ -230,6 +234,8 @@ static int __init loopcam_param_config(int i, struct loopcam_config *cfg)
 	cfg->capture_nr = capture_nr[i];
 	cfg->exclusive_caps = exclusive_caps[i];
 	cfg->split = split_nodes[i];
+	if (max_readers[i])
+		cfg->max_readers = max_readers[i];
 	if (card_label[i] &&
 	    strscpy(cfg->label, card_label[i], sizeof(cfg->label)) < 0) {
 		pr_err("v4l2loopback: card_label[%d] longer than %u characters\n",

@@ -323,7 +323,47 @@ static void loopcam_out_complete(struct loopcam_device *dev,
 	loopcam_produce(dev, vaddr, bytes, vb->timestamp);
 	vbuf->sequence = dev->out_sequence++;
 	vbuf->field = V4L2_FIELD_NONE;
-	vb2_buffer_done(vb, VB2_BUF_STATE_DONE);
+	/*
+	 * Readers have their copies already; the buffer goes back to the
+	 * producer from a work item, as QBUF must not return it done.
+	 */
+	list_add_tail(&to_loopcam_buffer(vb)->list, &dev->out_done);
+	queue_work(system_highpri_wq, &dev->out_done_work);
+}
+
+static void loopcam_out_return_done(struct loopcam_device *dev)
+{
+	struct loopcam_buffer *buf, *tmp;
+
+	list_for_each_entry_safe(buf, tmp, &dev->out_done, list) {
+		list_del_init(&buf->list);
+		vb2_buffer_done(&buf->vb.vb2_buf, VB2_BUF_STATE_DONE);
+	}
+}
+
+/**
+ * loopcam_out_done_work() - hand delivered buffers back to the producer
+ * @work: loopcam_device.out_done_work.
+ */
+void loopcam_out_done_work(struct work_struct *work)
+{
+	struct loopcam_device *dev =
+		container_of(work, struct loopcam_device, out_done_work);
+
+	mutex_lock(&dev->lock);
+	loopcam_out_return_done(dev);
+	mutex_unlock(&dev->lock);
+}
+
+/* The producer may leave the field ANY; frames are always progressive. */
+static int loopcam_out_buf_validate(struct vb2_buffer *vb)
+{
+	struct vb2_v4l2_buffer *vbuf = to_vb2_v4l2_buffer(vb);
+
+	if (vbuf->field != V4L2_FIELD_ANY && vbuf->field != V4L2_FIELD_NONE)
+		return -EINVAL;
+	vbuf->field = V4L2_FIELD_NONE;
+	return 0;
 }
 
 static void loopcam_out_buf_queue(struct vb2_buffer *vb)
@@ -369,6 +409,7 @@ static void loopcam_out_stop_streaming(struct vb2_queue *q)
 	struct loopcam_fh *lfh = vb2_get_drv_priv(q);
 
 	loopcam_return_ready(lfh, VB2_BUF_STATE_ERROR);
+	loopcam_out_return_done(lfh->dev);
 	if (!lfh->write_streaming)
 		loopcam_set_producer_active(lfh->dev, false);
 }
@@ -376,6 +417,7 @@ static void loopcam_out_stop_streaming(struct vb2_queue *q)
 static const struct vb2_ops loopcam_out_qops = {
 	.queue_setup = loopcam_queue_setup,
 	.buf_init = loopcam_buf_init,
+	.buf_out_validate = loopcam_out_buf_validate,
 	.buf_prepare = loopcam_out_buf_prepare,
 	.buf_queue = loopcam_out_buf_queue,
 	.start_streaming = loopcam_out_start_streaming,
@@ -413,11 +455,6 @@ static int loopcam_cap_start_streaming(struct vb2_queue *q, unsigned int count)
 	struct loopcam_fh *lfh = vb2_get_drv_priv(q);
 	struct loopcam_device *dev = lfh->dev;
 
-	if (dev->num_readers >= dev->cfg.max_readers) {
-		lc_dbg(1, dev, "reader limit %u reached\n", dev->cfg.max_readers);
-		loopcam_return_ready(lfh, VB2_BUF_STATE_QUEUED);
-		return -EBUSY;
-	}
 	lfh->stream_fmt = dev->fmt;
 	lfh->sequence = 0;
 	lfh->received = 0;

@@ -37,7 +37,7 @@
 #define LOOPCAM_MAX_OPENERS 1024
 #define LOOPCAM_MAX_TIMEOUT_MS 100000
 #define LOOPCAM_MIN_FPS_INTERVAL_US 1000	/* 1000 frames/s */
-#define LOOPCAM_MAX_FRAME_BYTES (256U << 20)
+#define LOOPCAM_MAX_FRAME_BYTES (64U << 20)
 
 /* Module parameters (loopcam-main.c); the rest are defaults of a config. */
 extern int loopcam_debug;
@@ -150,6 +150,7 @@ struct loopcam_frame {
  * @openers: open file handles on all nodes.
  * @producer: file handle that owns the OUTPUT side, or NULL.
  * @producer_active: the producer streams (STREAMON or write()).
+ * @reader_slots: handles holding capture buffers (at most max_readers).
  * @readers: streaming readers (struct loopcam_fh.reader_entry).
  * @num_readers: entries in @readers.
  * @next_reader_id: id given to the next reader, shown in sysfs.
@@ -163,6 +164,8 @@ struct loopcam_frame {
  * @placeholder_custom: @placeholder was set through timeout_image_io.
  * @grab_placeholder: the next producer frame becomes the placeholder.
  * @idle_work: paces placeholder and sustained frames.
+ * @out_done: producer buffers already delivered, to be handed back.
+ * @out_done_work: hands them back; QBUF must never return a done buffer.
  * @removing: being removed; open() fails.
  */
 struct loopcam_device {
@@ -190,6 +193,7 @@ struct loopcam_device {
 	unsigned int openers;
 	struct loopcam_fh *producer;
 	bool producer_active;
+	unsigned int reader_slots;
 	struct list_head readers;
 	unsigned int num_readers;
 	unsigned int next_reader_id;
@@ -203,6 +207,8 @@ struct loopcam_device {
 	bool placeholder_custom;
 	bool grab_placeholder;
 	struct delayed_work idle_work;
+	struct list_head out_done;
+	struct work_struct out_done_work;
 	bool removing;
 };
 
@@ -218,6 +224,10 @@ struct loopcam_device {
  * @write_streaming: producer streams through write() (STREAMON without
  *	buffers, as OBS does, or a first write()).
  * @write_pos: bytes of the current frame received through write().
+ * @out_buffers_used: REQBUFS/CREATE_BUFS was called on @out_queue, so
+ *	STREAMON follows vb2's rules instead of starting write() streaming.
+ * @reader_slot: holds one of the device's reader slots (has capture
+ *	buffers or is about to allocate them).
  * @reader_entry: entry in loopcam_device.readers while streaming.
  * @ready: reader buffers waiting for a frame; producer buffers queued
  *	before STREAMON.
@@ -236,6 +246,8 @@ struct loopcam_fh {
 	struct vb2_queue cap_queue;
 	bool write_streaming;
 	size_t write_pos;
+	bool out_buffers_used;
+	bool reader_slot;
 
 	struct list_head reader_entry;
 	struct list_head ready;
@@ -325,6 +337,7 @@ ssize_t loopcam_write_frame(struct loopcam_fh *lfh, const char __user *buf,
 void loopcam_producer_release(struct loopcam_fh *lfh);
 void loopcam_idle_kick(struct loopcam_device *dev);
 void loopcam_idle_work(struct work_struct *work);
+void loopcam_out_done_work(struct work_struct *work);
 void loopcam_notify_readers(struct loopcam_device *dev);
 
 /* loopcam-ioctl.c */
