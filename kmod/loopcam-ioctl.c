@@ -3,9 +3,11 @@
  * loopcam: V4L2 ioctls and file operations.
  *
  * Every file handle has an OUTPUT and/or a CAPTURE vb2 queue, as its node
- * allows. The first one it allocates buffers on (or streams with) decides
- * its role: the producer (at most one per device) or a reader. The V4L2
- * core calls every ioctl here with loopcam_device.lock held.
+ * allows. Allocating buffers on (or streaming with) the OUTPUT queue makes
+ * it the producer (at most one per device); on the CAPTURE queue, a reader.
+ * On a combined node one handle may be both, like a mem2mem device: the
+ * CAPTURE buffers' mmap offsets then start at %LOOPCAM_CAP_MMAP_BASE. The
+ * V4L2 core calls every ioctl here with loopcam_device.lock held.
  */
 
 #include <linux/poll.h>
@@ -13,6 +15,9 @@
 #include <media/v4l2-ioctl.h>
 
 #include "loopcam.h"
+
+/* Same split as v4l2-mem2mem: OUTPUT offsets below, CAPTURE above. */
+#define LOOPCAM_CAP_MMAP_BASE BIT(30)
 
 static struct loopcam_device *loopcam_dev(struct file *file)
 {
@@ -83,7 +88,7 @@ static int loopcam_claim_producer(struct loopcam_fh *lfh)
 
 	if (dev->producer == lfh)
 		return 0;
-	if (dev->producer || lfh->reader_slot)
+	if (dev->producer)
 		return -EBUSY;
 	if (loopcam_active(dev) >= dev->cfg.max_openers) {
 		lc_dbg(1, dev, "max_openers (%u) reached\n", dev->cfg.max_openers);
@@ -99,8 +104,6 @@ static int loopcam_claim_reader(struct loopcam_fh *lfh)
 
 	if (lfh->reader_slot)
 		return 0;
-	if (dev->producer == lfh)
-		return -EBUSY;
 	if (dev->reader_slots >= dev->cfg.max_readers ||
 	    loopcam_active(dev) >= dev->cfg.max_openers) {
 		lc_dbg(1, dev, "reader limit reached (max_readers %u, max_openers %u)\n",
@@ -123,7 +126,7 @@ static int loopcam_claim_reader(struct loopcam_fh *lfh)
  * likewise on the CAPTURE side once every reader slot is taken.
  *
  * Return: the queue, or an ERR_PTR: -EINVAL for a type the node does not
- * offer now, -EBUSY as above or when this handle uses the other direction.
+ * offer now, -EBUSY as above.
  */
 static struct vb2_queue *loopcam_use_queue(struct loopcam_fh *lfh, u32 type,
 					   enum loopcam_use use)
@@ -506,13 +509,24 @@ static int loopcam_create_bufs(struct file *file, void *priv,
 	return ret;
 }
 
+/* A buffer as userspace sees it: CAPTURE mmap offsets moved up on combined nodes. */
+static int loopcam_buf_result(struct file *file, struct v4l2_buffer *b, int ret)
+{
+	if (!ret && b->memory == V4L2_MEMORY_MMAP && !loopcam_is_output(b->type) &&
+	    to_loopcam_fh(file)->node->kind == LOOPCAM_NODE_COMBINED)
+		b->m.offset += LOOPCAM_CAP_MMAP_BASE;
+	return ret;
+}
+
 static int loopcam_querybuf(struct file *file, void *priv,
 			    struct v4l2_buffer *b)
 {
 	struct vb2_queue *q = loopcam_use_queue(to_loopcam_fh(file), b->type,
 						LOOPCAM_USE_PROBE);
 
-	return IS_ERR(q) ? PTR_ERR(q) : vb2_querybuf(q, b);
+	if (IS_ERR(q))
+		return PTR_ERR(q);
+	return loopcam_buf_result(file, b, vb2_querybuf(q, b));
 }
 
 static int loopcam_prepare_buf(struct file *file, void *priv,
@@ -521,7 +535,9 @@ static int loopcam_prepare_buf(struct file *file, void *priv,
 	struct vb2_queue *q = loopcam_use_queue(to_loopcam_fh(file), b->type,
 						LOOPCAM_USE_PROBE);
 
-	return IS_ERR(q) ? PTR_ERR(q) : vb2_prepare_buf(q, NULL, b);
+	if (IS_ERR(q))
+		return PTR_ERR(q);
+	return loopcam_buf_result(file, b, vb2_prepare_buf(q, NULL, b));
 }
 
 static int loopcam_qbuf(struct file *file, void *priv, struct v4l2_buffer *b)
@@ -529,7 +545,9 @@ static int loopcam_qbuf(struct file *file, void *priv, struct v4l2_buffer *b)
 	struct vb2_queue *q = loopcam_use_queue(to_loopcam_fh(file), b->type,
 						LOOPCAM_USE_PROBE);
 
-	return IS_ERR(q) ? PTR_ERR(q) : vb2_qbuf(q, NULL, b);
+	if (IS_ERR(q))
+		return PTR_ERR(q);
+	return loopcam_buf_result(file, b, vb2_qbuf(q, NULL, b));
 }
 
 static int loopcam_dqbuf(struct file *file, void *priv, struct v4l2_buffer *b)
@@ -537,8 +555,10 @@ static int loopcam_dqbuf(struct file *file, void *priv, struct v4l2_buffer *b)
 	struct vb2_queue *q = loopcam_use_queue(to_loopcam_fh(file), b->type,
 						LOOPCAM_USE_PROBE);
 
-	return IS_ERR(q) ? PTR_ERR(q) :
-			   vb2_dqbuf(q, b, file->f_flags & O_NONBLOCK);
+	if (IS_ERR(q))
+		return PTR_ERR(q);
+	return loopcam_buf_result(file, b,
+				  vb2_dqbuf(q, b, file->f_flags & O_NONBLOCK));
 }
 
 static int loopcam_expbuf(struct file *file, void *priv,
@@ -671,7 +691,8 @@ static int loopcam_open(struct file *file)
 		return -ENOMEM;
 	lfh->dev = dev;
 	lfh->node = node;
-	INIT_LIST_HEAD(&lfh->ready);
+	INIT_LIST_HEAD(&lfh->cap_ready);
+	INIT_LIST_HEAD(&lfh->out_pending);
 	INIT_LIST_HEAD(&lfh->reader_entry);
 
 	mutex_lock(&dev->lock);
@@ -728,6 +749,11 @@ static ssize_t loopcam_read(struct file *file, char __user *buf, size_t count,
 
 	if (mutex_lock_interruptible(&dev->lock))
 		return -ERESTARTSYS;
+	/* read() and buffers do not mix on one handle (vb2's rule). */
+	if (vb2_is_busy(&lfh->out_queue)) {
+		mutex_unlock(&dev->lock);
+		return -EBUSY;
+	}
 	q = loopcam_use_queue(lfh, V4L2_BUF_TYPE_VIDEO_CAPTURE,
 			      LOOPCAM_USE_CLAIM);
 	ret = IS_ERR(q) ? PTR_ERR(q) :
@@ -752,8 +778,8 @@ static ssize_t loopcam_write(struct file *file, const char __user *buf,
 			      LOOPCAM_USE_CLAIM);
 	if (IS_ERR(q)) {
 		ret = PTR_ERR(q);
-	} else if (vb2_is_busy(q)) {
-		/* Buffers and write() do not mix on one queue. */
+	} else if (vb2_is_busy(q) || vb2_is_busy(&lfh->cap_queue)) {
+		/* write() and buffers do not mix on one handle (vb2's rule). */
 		ret = -EBUSY;
 	} else {
 		lfh->write_streaming = true;
@@ -768,27 +794,29 @@ static __poll_t loopcam_poll(struct file *file, poll_table *wait)
 	struct loopcam_fh *lfh = to_loopcam_fh(file);
 	struct loopcam_device *dev = lfh->dev;
 	__poll_t req = poll_requested_events(wait);
-	__poll_t res;
+	__poll_t res = 0;
+	bool out_bufs, reader;
 
 	mutex_lock(&dev->lock);
-	if (vb2_is_busy(&lfh->out_queue) || lfh->write_streaming ||
-	    dev->producer == lfh) {
-		res = vb2_is_busy(&lfh->out_queue) ?
-			      vb2_poll(&lfh->out_queue, file, wait) :
-			      v4l2_ctrl_poll(file, wait);
-		/* write() never blocks: readers without buffers drop frames. */
-		if (!vb2_is_busy(&lfh->out_queue))
-			res |= EPOLLOUT | EPOLLWRNORM;
-	} else if (lfh->reader_slot ||
-		   ((req & (EPOLLIN | EPOLLRDNORM)) &&
-		    !IS_ERR(loopcam_use_queue(lfh, V4L2_BUF_TYPE_VIDEO_CAPTURE,
-					      LOOPCAM_USE_CLAIM)))) {
-		/* vb2_poll starts read() emulation on a fresh reader. */
-		res = vb2_poll(&lfh->cap_queue, file, wait);
+	out_bufs = vb2_is_busy(&lfh->out_queue);
+	/* vb2_poll starts read() emulation on a fresh reader. */
+	reader = lfh->reader_slot ||
+		 (!out_bufs && !lfh->write_streaming &&
+		  (req & (EPOLLIN | EPOLLRDNORM)) &&
+		  !IS_ERR(loopcam_use_queue(lfh, V4L2_BUF_TYPE_VIDEO_CAPTURE,
+					    LOOPCAM_USE_CLAIM)));
+	if (reader) {
+		res |= vb2_poll(&lfh->cap_queue, file, wait);
 		loopcam_release_if_idle(lfh);
+	}
+	if (out_bufs) {
+		res |= vb2_poll(&lfh->out_queue, file, wait);
 	} else {
-		res = v4l2_ctrl_poll(file, wait);
-		if (loopcam_type_ok(lfh, V4L2_BUF_TYPE_VIDEO_OUTPUT))
+		if (!reader)
+			res |= v4l2_ctrl_poll(file, wait);
+		/* write() never blocks: readers without buffers drop frames. */
+		if (lfh->write_streaming ||
+		    loopcam_type_ok(lfh, V4L2_BUF_TYPE_VIDEO_OUTPUT))
 			res |= EPOLLOUT | EPOLLWRNORM;
 	}
 	mutex_unlock(&dev->lock);
@@ -802,13 +830,19 @@ static int loopcam_mmap(struct file *file, struct vm_area_struct *vma)
 	/*
 	 * No device lock here: mmap_lock is held, and write() takes it
 	 * (through page faults) under the device lock. vb2_mmap has its
-	 * own lock, and a handle has buffers on one queue at most.
+	 * own lock.
 	 */
-	if (lfh->node->kind == LOOPCAM_NODE_OUTPUT ||
-	    (lfh->node->kind == LOOPCAM_NODE_COMBINED &&
-	     vb2_is_busy(&lfh->out_queue)))
+	switch (lfh->node->kind) {
+	case LOOPCAM_NODE_OUTPUT:
 		return vb2_mmap(&lfh->out_queue, vma);
-	return vb2_mmap(&lfh->cap_queue, vma);
+	case LOOPCAM_NODE_CAPTURE:
+		return vb2_mmap(&lfh->cap_queue, vma);
+	default:
+		if (vma->vm_pgoff < (LOOPCAM_CAP_MMAP_BASE >> PAGE_SHIFT))
+			return vb2_mmap(&lfh->out_queue, vma);
+		vma->vm_pgoff -= LOOPCAM_CAP_MMAP_BASE >> PAGE_SHIFT;
+		return vb2_mmap(&lfh->cap_queue, vma);
+	}
 }
 
 const struct v4l2_file_operations loopcam_fops = {

@@ -55,8 +55,8 @@ void loopcam_deliver(struct loopcam_device *dev, const void *frame,
 		struct vb2_buffer *vb;
 		void *vaddr;
 
-		buf = list_first_entry_or_null(&r->ready, struct loopcam_buffer,
-					       list);
+		buf = list_first_entry_or_null(&r->cap_ready,
+					       struct loopcam_buffer, list);
 		/*
 		 * A reader whose buffers were set up for another format
 		 * waits for V4L2_EVENT_SOURCE_CHANGE handling instead of
@@ -372,7 +372,7 @@ static void loopcam_out_buf_queue(struct vb2_buffer *vb)
 
 	/* Buffers queued before STREAMON wait for start_streaming. */
 	if (!vb2_start_streaming_called(vb->vb2_queue)) {
-		list_add_tail(&to_loopcam_buffer(vb)->list, &lfh->ready);
+		list_add_tail(&to_loopcam_buffer(vb)->list, &lfh->out_pending);
 		return;
 	}
 	loopcam_out_complete(lfh->dev, vb);
@@ -386,19 +386,19 @@ static int loopcam_out_start_streaming(struct vb2_queue *q, unsigned int count)
 
 	dev->out_sequence = 0;
 	loopcam_set_producer_active(dev, true);
-	list_for_each_entry_safe(buf, tmp, &lfh->ready, list) {
+	list_for_each_entry_safe(buf, tmp, &lfh->out_pending, list) {
 		list_del_init(&buf->list);
 		loopcam_out_complete(dev, &buf->vb.vb2_buf);
 	}
 	return 0;
 }
 
-static void loopcam_return_ready(struct loopcam_fh *lfh,
-				 enum vb2_buffer_state state)
+static void loopcam_return_bufs(struct list_head *bufs,
+				enum vb2_buffer_state state)
 {
 	struct loopcam_buffer *buf, *tmp;
 
-	list_for_each_entry_safe(buf, tmp, &lfh->ready, list) {
+	list_for_each_entry_safe(buf, tmp, bufs, list) {
 		list_del_init(&buf->list);
 		vb2_buffer_done(&buf->vb.vb2_buf, state);
 	}
@@ -408,7 +408,7 @@ static void loopcam_out_stop_streaming(struct vb2_queue *q)
 {
 	struct loopcam_fh *lfh = vb2_get_drv_priv(q);
 
-	loopcam_return_ready(lfh, VB2_BUF_STATE_ERROR);
+	loopcam_return_bufs(&lfh->out_pending, VB2_BUF_STATE_ERROR);
 	loopcam_out_return_done(lfh->dev);
 	if (!lfh->write_streaming)
 		loopcam_set_producer_active(lfh->dev, false);
@@ -447,7 +447,7 @@ static void loopcam_cap_buf_queue(struct vb2_buffer *vb)
 {
 	struct loopcam_fh *lfh = vb2_get_drv_priv(vb->vb2_queue);
 
-	list_add_tail(&to_loopcam_buffer(vb)->list, &lfh->ready);
+	list_add_tail(&to_loopcam_buffer(vb)->list, &lfh->cap_ready);
 }
 
 static int loopcam_cap_start_streaming(struct vb2_queue *q, unsigned int count)
@@ -477,7 +477,7 @@ static void loopcam_cap_stop_streaming(struct vb2_queue *q)
 
 	list_del_init(&lfh->reader_entry);
 	dev->num_readers--;
-	loopcam_return_ready(lfh, VB2_BUF_STATE_ERROR);
+	loopcam_return_bufs(&lfh->cap_ready, VB2_BUF_STATE_ERROR);
 	loopcam_notify_readers(dev);
 }
 

@@ -220,7 +220,8 @@ struct loopcam_device {
  * @out_queue: OUTPUT queue (not on a capture node); buffers on it make
  *	the handle the producer.
  * @cap_queue: CAPTURE queue (not on an output node); buffers on it make
- *	the handle a reader. A handle has buffers on one queue at most.
+ *	the handle a reader.
+ * @out_pending: producer buffers queued before STREAMON.
  * @write_streaming: producer streams through write() (STREAMON without
  *	buffers, as OBS does, or a first write()).
  * @write_pos: bytes of the current frame received through write().
@@ -229,8 +230,7 @@ struct loopcam_device {
  * @reader_slot: holds one of the device's reader slots (has capture
  *	buffers or is about to allocate them).
  * @reader_entry: entry in loopcam_device.readers while streaming.
- * @ready: reader buffers waiting for a frame; producer buffers queued
- *	before STREAMON.
+ * @cap_ready: reader buffers waiting for a frame.
  * @id: reader id shown in sysfs.
  * @sequence: reader: sequence of the next frame offered.
  * @received: reader: frames received while streaming.
@@ -244,13 +244,14 @@ struct loopcam_fh {
 	struct loopcam_node *node;
 	struct vb2_queue out_queue;
 	struct vb2_queue cap_queue;
+	struct list_head out_pending;
 	bool write_streaming;
 	size_t write_pos;
 	bool out_buffers_used;
 	bool reader_slot;
 
 	struct list_head reader_entry;
-	struct list_head ready;
+	struct list_head cap_ready;
 	unsigned int id;
 	u32 sequence;
 	u64 received;
@@ -261,7 +262,8 @@ struct loopcam_fh {
 /**
  * struct loopcam_buffer - a vb2 buffer of a loopcam queue
  * @vb: the vb2 buffer.
- * @list: entry in loopcam_fh.ready (readers) while queued.
+ * @list: entry in loopcam_fh.cap_ready or .out_pending while queued, or
+ *	in loopcam_device.out_done once delivered.
  */
 struct loopcam_buffer {
 	struct vb2_v4l2_buffer vb;
