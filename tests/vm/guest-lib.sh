@@ -1,0 +1,133 @@
+# shellcheck shell=bash
+# Helpers for VM test cases (tests/vm/cases/*.sh), which run inside the guest
+# as root via tests/vm/run-vm. Source it first thing:
+#
+#   . "$LOOPCAM_TOP/tests/vm/guest-lib.sh"
+#
+# Checks print one line each, "PASS: what" or "FAIL: what", and are counted;
+# when the script exits a summary line "N passed, N failed" follows and the
+# exit status is non-zero if any check failed, even if the script itself ended
+# with status 0. A failing check returns non-zero, so under `set -e` the script
+# stops at the first failure; append `|| true` to go on regardless.
+#
+#   lc_load [PARAM=VALUE...]   insmod $LOOPCAM_MODULE with these parameters
+#   lc_unload                  rmmod it
+#   lc_loaded                  true while it is loaded
+#   lc_wait_dev DEV [SECS]     wait (default 10 s) for a char device node
+#   lc_check "what" CMD...     run CMD; PASS if it succeeds, FAIL otherwise
+#   lc_check_not "what" CMD... the reverse: PASS if CMD fails
+#   lc_pass "what" / lc_fail "what"   record a result decided by the script
+#   lc_skip "why"              stop here, reporting the test as skipped (77)
+#   lc_info "text"             a note in the log
+#
+# The module is never loaded by the harness; after the script guest-init
+# unloads it if still loaded (failing the run if that fails) and checks
+# kmemleak.
+
+: "${LOOPCAM_MODULE:?guest-lib.sh runs inside the VM (tests/vm/run-vm)}"
+LC_MODULE_NAME=$(basename "$LOOPCAM_MODULE" .ko)
+LC_MODULE_NAME=${LC_MODULE_NAME//-/_}
+lc_passed=0
+lc_failed=0
+
+lc_info() { printf 'INFO: %s\n' "$*"; }
+
+lc_pass() {
+	lc_passed=$((lc_passed + 1))
+	printf 'PASS: %s\n' "$*"
+}
+
+lc_fail() {
+	lc_failed=$((lc_failed + 1))
+	printf 'FAIL: %s\n' "$*"
+	return 1
+}
+
+lc_skip() {
+	printf 'SKIP: %s\n' "$*"
+	lc_skipped=1
+	exit 77
+}
+
+lc_check() {
+	local what=$1 rc=0
+	shift
+	"$@" || rc=$?
+	if [ "$rc" -eq 0 ]; then
+		lc_pass "$what"
+	else
+		lc_fail "$what (exit $rc: $*)"
+	fi
+}
+
+lc_check_not() {
+	local what=$1 rc=0
+	shift
+	"$@" || rc=$?
+	if [ "$rc" -ne 0 ]; then
+		lc_pass "$what (exit $rc as expected)"
+	else
+		lc_fail "$what (succeeded, expected failure: $*)"
+	fi
+}
+
+lc_loaded() { grep -q "^$LC_MODULE_NAME " /proc/modules; }
+
+# The latest kernel messages, to show why a load or unload failed.
+lc__dmesg_tail() { dmesg | tail -n 20 | sed 's/^/  dmesg: /'; }
+
+lc_load() {
+	[ -f "$LOOPCAM_MODULE" ] || {
+		lc_fail "load $LOOPCAM_MODULE: file missing"
+		return 1
+	}
+	if lc_loaded; then
+		lc_fail "load $LC_MODULE_NAME: already loaded"
+		return 1
+	fi
+	if insmod "$LOOPCAM_MODULE" "$@"; then
+		lc_pass "load $LC_MODULE_NAME${*:+ with $*}"
+	else
+		lc__dmesg_tail
+		lc_fail "load $LC_MODULE_NAME${*:+ with $*}: insmod failed"
+	fi
+}
+
+lc_unload() {
+	if ! lc_loaded; then
+		lc_fail "unload $LC_MODULE_NAME: not loaded"
+		return 1
+	fi
+	if rmmod "$LC_MODULE_NAME"; then
+		lc_pass "unload $LC_MODULE_NAME"
+	else
+		grep "^$LC_MODULE_NAME " /proc/modules | sed 's/^/  \/proc\/modules: /'
+		lc__dmesg_tail
+		lc_fail "unload $LC_MODULE_NAME: rmmod failed"
+	fi
+}
+
+lc_wait_dev() {
+	local dev=$1 secs=${2:-10} waited=0
+	# devtmpfs creates the node as the driver registers it: a short poll.
+	while [ ! -c "$dev" ]; do
+		if [ "$waited" -ge $((secs * 10)) ]; then
+			lc_fail "device $dev appears within ${secs}s"
+			return 1
+		fi
+		sleep 0.1
+		waited=$((waited + 1))
+	done
+	lc_pass "device $dev appears"
+}
+
+lc__summary() {
+	local rc=$?
+	[ -z "${lc_skipped:-}" ] || return 0
+	echo "$lc_passed passed, $lc_failed failed"
+	if [ "$lc_failed" -gt 0 ] && [ "$rc" -eq 0 ]; then
+		rc=1
+	fi
+	exit "$rc"
+}
+trap lc__summary EXIT
