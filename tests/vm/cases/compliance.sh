@@ -17,8 +17,9 @@
 #     which v4l2-compliance only accepts from mem2mem devices. That one
 #     QUERYCAP rule is the documented cost of v4l2loopback's classic mode;
 #     this test accepts exactly that failure there and nothing else. Its
-#     capture side streams the placeholder (timeout control), since no
-#     producer can run while v4l2-compliance itself tests the output side.
+#     capture side streams the placeholder (timeout control) at 5 frames/s
+#     (slow enough that v4l2-compliance never misses one under TCG), since
+#     no producer can run while v4l2-compliance itself tests the output side.
 #
 # Debian 12's v4l2-compliance (1.22) predates the kernel's NV12/NV21/NV16
 # format descriptions and fails every driver that lists them, so the run
@@ -42,17 +43,19 @@ else
 fi
 lc_info "using $("$compliance" --version 2>&1 | head -n 1)"
 
-# video0: combined; video1: combined, exclusive caps; video2/3: split pair;
-# video4: combined, only lends DMABUFs (4 bytes/pixel at the largest size,
+# Numbers from 10 up: a kernel may have video nodes of its own (the clang
+# test kernel has vim2m built in).
+# video10: combined; video11: combined, exclusive caps; video12/13: split
+# pair; video14: combined, only lends DMABUFs (4 bytes/pixel at the largest size,
 # so its buffers fit any format the tests leave behind). v4l2-compliance
 # ends its S_FMT tests at the largest size: 1920x1080 keeps frames small
 # enough for TCG (8192x8192 frames take seconds each to copy there).
-lc_load devices=4 video_nr=0,1,2,4 capture_nr=-1,-1,3,-1 \
+lc_load devices=4 video_nr=10,11,12,14 capture_nr=-1,-1,13,-1 \
 	exclusive_caps=0,1,0,0 split_nodes=0,0,1,0 max_readers=1,1,1,1 \
 	max_width=1920 max_height=1080 \
-	default_format=YUYV:640x480@30,YUYV:640x480@30,YUYV:640x480@30,BX24:1920x1080@30
-for n in 0 1 2 3 4; do lc_wait_dev /dev/video$n; done
-expbuf=/dev/video4
+	default_format=YUYV:640x480@5,YUYV:640x480@30,YUYV:640x480@30,BX24:1920x1080@30
+for n in 10 11 12 13 14; do lc_wait_dev /dev/video$n; done
+expbuf=/dev/video14
 
 # run_compliance NAME ALLOWED_FAIL_REGEX ALLOWED_FAILED_TESTS ARGS...
 run_compliance() {
@@ -80,18 +83,18 @@ run_compliance() {
 	fi
 }
 
-run_compliance split-output '' 0 -d /dev/video2
-run_compliance combined-exclusive '' 0 -d /dev/video1
+run_compliance split-output '' 0 -d /dev/video12
+run_compliance combined-exclusive '' 0 -d /dev/video11
 
-v4l2-ctl -d /dev/video0 -c timeout=200
-run_compliance combined 'dcaps & output_caps' 2 -d /dev/video0
+v4l2-ctl -d /dev/video10 -c timeout=200
+run_compliance combined 'dcaps & output_caps' 2 -d /dev/video10
 
 # A paced producer: v4l2-compliance warns about sequence gaps if frames
 # arrive faster than it dequeues them.
-"$progs/lc-produce" -d /dev/video2 -i mmap -r 5 -t 900 >"$LOOPCAM_RESULTS/producer.txt" 2>&1 &
+"$progs/lc-produce" -d /dev/video12 -i mmap -r 5 -t 900 >"$LOOPCAM_RESULTS/producer.txt" 2>&1 &
 producer=$!
-"$progs/lc-consume" -d /dev/video3 -n 2 -c test --timeout-ms 20000 >/dev/null
-run_compliance split-capture '' 0 -d /dev/video3
+"$progs/lc-consume" -d /dev/video13 -n 2 -c test --timeout-ms 20000 >/dev/null
+run_compliance split-capture '' 0 -d /dev/video13
 kill "$producer"
 wait "$producer" || true
 
