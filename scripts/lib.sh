@@ -14,10 +14,10 @@ die() { printf '[loopcam] error: %s\n' "$*" >&2; exit 1; }
 # 6.1.0-56-amd64 or 6.12.117+deb12-amd64. Only the generic amd64 flavour:
 # -rt-amd64 and -cloud-amd64 kernels are other configurations.
 debian_kernel_release() {
-	local series=${1:-6.1}
-	# shellcheck disable=SC2012
-	ls -1 /lib/modules 2>/dev/null | grep -E "^${series//./\\.}(\.[0-9]+)?[-+][^-]+-amd64$" |
-		sort -V | tail -n 1
+	local series=${1:-6.1} dir
+	for dir in /lib/modules/*; do
+		printf '%s\n' "${dir##*/}"
+	done | grep -E "^${series//./\\.}(\.[0-9]+)?[-+][^-]+-amd64$" | sort -V | tail -n 1
 }
 
 # Directory of the cached clang/ThinLTO kernel build (see tests/vm/build-clang-kernel).
@@ -36,8 +36,9 @@ clang_kernel_dir() {
 #   KMODDIR modules directory of that kernel, empty when all needed is built in
 # and returns 1 when that kernel is not installed/built yet.
 LOOPCAM_KERNELS="debian-6.1 clang-6.1 debian-6.12"
+# shellcheck disable=SC2034 # KREL & co. are results for the caller
 kernel_resolve() {
-	KREL= KIMAGE= KBUILD= KMODDIR=
+	KREL='' KIMAGE='' KBUILD='' KMODDIR=''
 	case "$1" in
 	debian-6.1 | debian-6.12)
 		KREL=$(debian_kernel_release "${1#debian-}")

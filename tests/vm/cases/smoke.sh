@@ -18,7 +18,8 @@ for _ in $(seq 50); do
 	[ -z "$new" ] || break
 	sleep 0.1
 done
-lc_check "exactly one new /dev/video node (got: ${new:-none})" test "$(printf '%s' "$new" | grep -c .)" -eq 1
+got=$(printf '%s' "$new" | tr '\n' ' ')
+lc_check "exactly one new /dev/video node (got: ${got:-none})" test "$(printf '%s' "$new" | grep -c .)" -eq 1
 dev=$new
 lc_wait_dev "$dev"
 
