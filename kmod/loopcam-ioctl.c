@@ -417,13 +417,22 @@ static int loopcam_s_parm(struct file *file, void *priv,
  * ioctl the node lacks).
  */
 
+/* The one input (CAPTURE) or output (OUTPUT): check @type and @index. */
+static int loopcam_single_io(struct file *file, u32 type, unsigned int index)
+{
+	if (!loopcam_type_ok(to_loopcam_fh(file), type))
+		return -ENOTTY;
+	return index ? -EINVAL : 0;
+}
+
 static int loopcam_enum_input(struct file *file, void *priv,
 			      struct v4l2_input *inp)
 {
-	if (!loopcam_type_ok(to_loopcam_fh(file), V4L2_BUF_TYPE_VIDEO_CAPTURE))
-		return -ENOTTY;
-	if (inp->index)
-		return -EINVAL;
+	int ret = loopcam_single_io(file, V4L2_BUF_TYPE_VIDEO_CAPTURE,
+				    inp->index);
+
+	if (ret)
+		return ret;
 	strscpy(inp->name, "loopback", sizeof(inp->name));
 	inp->type = V4L2_INPUT_TYPE_CAMERA;
 	return 0;
@@ -431,26 +440,23 @@ static int loopcam_enum_input(struct file *file, void *priv,
 
 static int loopcam_g_input(struct file *file, void *priv, unsigned int *i)
 {
-	if (!loopcam_type_ok(to_loopcam_fh(file), V4L2_BUF_TYPE_VIDEO_CAPTURE))
-		return -ENOTTY;
 	*i = 0;
-	return 0;
+	return loopcam_single_io(file, V4L2_BUF_TYPE_VIDEO_CAPTURE, 0);
 }
 
 static int loopcam_s_input(struct file *file, void *priv, unsigned int i)
 {
-	if (!loopcam_type_ok(to_loopcam_fh(file), V4L2_BUF_TYPE_VIDEO_CAPTURE))
-		return -ENOTTY;
-	return i ? -EINVAL : 0;
+	return loopcam_single_io(file, V4L2_BUF_TYPE_VIDEO_CAPTURE, i);
 }
 
 static int loopcam_enum_output(struct file *file, void *priv,
 			       struct v4l2_output *out)
 {
-	if (!loopcam_type_ok(to_loopcam_fh(file), V4L2_BUF_TYPE_VIDEO_OUTPUT))
-		return -ENOTTY;
-	if (out->index)
-		return -EINVAL;
+	int ret = loopcam_single_io(file, V4L2_BUF_TYPE_VIDEO_OUTPUT,
+				    out->index);
+
+	if (ret)
+		return ret;
 	strscpy(out->name, "loopback", sizeof(out->name));
 	out->type = V4L2_OUTPUT_TYPE_ANALOG;
 	return 0;
@@ -458,17 +464,13 @@ static int loopcam_enum_output(struct file *file, void *priv,
 
 static int loopcam_g_output(struct file *file, void *priv, unsigned int *i)
 {
-	if (!loopcam_type_ok(to_loopcam_fh(file), V4L2_BUF_TYPE_VIDEO_OUTPUT))
-		return -ENOTTY;
 	*i = 0;
-	return 0;
+	return loopcam_single_io(file, V4L2_BUF_TYPE_VIDEO_OUTPUT, 0);
 }
 
 static int loopcam_s_output(struct file *file, void *priv, unsigned int i)
 {
-	if (!loopcam_type_ok(to_loopcam_fh(file), V4L2_BUF_TYPE_VIDEO_OUTPUT))
-		return -ENOTTY;
-	return i ? -EINVAL : 0;
+	return loopcam_single_io(file, V4L2_BUF_TYPE_VIDEO_OUTPUT, i);
 }
 
 /* ---- buffers ---- */
