@@ -134,8 +134,14 @@ static struct vb2_queue *loopcam_use_queue(struct loopcam_fh *lfh, u32 type,
 	struct loopcam_device *dev = lfh->dev;
 	int ret = 0;
 
+	/*
+	 * An exclusive-caps node hides OUTPUT while a producer streams: to
+	 * a would-be second producer that is "busy", not "unsupported".
+	 */
 	if (!loopcam_type_ok(lfh, type))
-		return ERR_PTR(-EINVAL);
+		return ERR_PTR(loopcam_is_output(type) && dev->producer &&
+			       lfh->node->kind == LOOPCAM_NODE_COMBINED ?
+			       -EBUSY : -EINVAL);
 	if (loopcam_is_output(type)) {
 		if (use == LOOPCAM_USE_CLAIM)
 			ret = loopcam_claim_producer(lfh);
@@ -629,9 +635,13 @@ static int loopcam_subscribe_event(struct v4l2_fh *fh,
 	case V4L2_EVENT_CTRL:
 		return v4l2_ctrl_subscribe_event(fh, sub);
 	case V4L2_EVENT_SOURCE_CHANGE:
-		/* Only for nodes that act as a camera now (not an output). */
-		if (lfh->node->vdev.device_caps & V4L2_CAP_VIDEO_OUTPUT ||
-		    !loopcam_type_ok(lfh, V4L2_BUF_TYPE_VIDEO_CAPTURE))
+		/*
+		 * For whoever can read now. v4l2-compliance wants none on a
+		 * node that also advertises OUTPUT, but readers of a classic
+		 * combined node would otherwise stall silently on a format
+		 * change: they win (docs/device.md).
+		 */
+		if (!loopcam_type_ok(lfh, V4L2_BUF_TYPE_VIDEO_CAPTURE))
 			return -EINVAL;
 		return v4l2_src_change_event_subscribe(fh, sub);
 	case LOOPCAM_EVENT_READERS:

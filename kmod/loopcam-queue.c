@@ -151,40 +151,45 @@ static const struct loopcam_frame *loopcam_placeholder(struct loopcam_device *de
  * loopcam_idle_work() - keep readers fed while the producer is quiet
  * @work: loopcam_device.idle_work.
  *
- * Once per frame interval while readers stream: with sustain_framerate,
- * repeat the producer's last frame when it is late; with a timeout, send
- * the placeholder once the producer has been silent that long.
+ * Ticks at the device frame rate, on absolute deadlines so that timer
+ * granularity and scheduling delays do not stretch the period. With a
+ * timeout, readers get the placeholder once the producer has been silent
+ * that long; with sustain_framerate, they get the producer's last frame
+ * again whenever it has not sent one for most of an interval.
  */
 void loopcam_idle_work(struct work_struct *work)
 {
 	struct loopcam_device *dev =
 		container_of(work, struct loopcam_device, idle_work.work);
-	u64 now, interval;
-	u32 timeout_ms;
 	const struct loopcam_frame *frame = NULL;
+	u64 now, interval;
 
 	mutex_lock(&dev->lock);
-	timeout_ms = dev->timeout_ms;
 	if (!dev->num_readers || dev->removing ||
-	    (!timeout_ms && !dev->sustain_framerate))
+	    (!dev->timeout_ms && !dev->sustain_framerate))
 		goto unlock;
 
 	now = ktime_get_ns();
 	interval = loopcam_frame_interval_ns(dev);
-	if (now - dev->last_delivery_ns + NSEC_PER_MSEC >= interval) {
-		if (timeout_ms &&
-		    now - dev->last_frame_ns >= timeout_ms * NSEC_PER_MSEC)
+	/* Start afresh when kicked, and never burst to catch up. */
+	if (!dev->idle_next_ns || now > dev->idle_next_ns + interval)
+		dev->idle_next_ns = now;
+	if (now >= dev->idle_next_ns) {
+		if (dev->timeout_ms &&
+		    now - dev->last_frame_ns >= dev->timeout_ms * NSEC_PER_MSEC)
 			frame = loopcam_placeholder(dev);
-		else if (dev->producer_active &&
-			 dev->sustain_framerate &&
+		else if (dev->producer_active && dev->sustain_framerate &&
+			 now - dev->last_delivery_ns >= interval - interval / 4 &&
 			 loopcam_frame_matches(&dev->staging, &dev->fmt))
 			frame = &dev->staging;
 		if (frame)
 			loopcam_deliver(dev, frame->data, frame->bytes, 0);
+		dev->idle_next_ns += interval;
 	}
+	/* usecs_to_jiffies() rounds up: never wake before the deadline. */
 	schedule_delayed_work(&dev->idle_work,
-			      max_t(unsigned long, 1,
-				    nsecs_to_jiffies(interval)));
+			      usecs_to_jiffies(div_u64(dev->idle_next_ns - now,
+						       NSEC_PER_USEC)));
 unlock:
 	mutex_unlock(&dev->lock);
 }
@@ -197,9 +202,10 @@ void loopcam_idle_kick(struct loopcam_device *dev)
 {
 	lockdep_assert_held(&dev->lock);
 	if (dev->num_readers && !dev->removing &&
-	    (dev->timeout_ms ||
-	     dev->sustain_framerate))
+	    (dev->timeout_ms || dev->sustain_framerate)) {
+		dev->idle_next_ns = 0;
 		mod_delayed_work(system_wq, &dev->idle_work, 0);
+	}
 }
 
 /**

@@ -164,6 +164,7 @@ struct loopcam_frame {
  * @placeholder_custom: @placeholder was set through timeout_image_io.
  * @grab_placeholder: the next producer frame becomes the placeholder.
  * @idle_work: paces placeholder and sustained frames.
+ * @idle_next_ns: when @idle_work next offers a frame; 0 = now.
  * @out_done: producer buffers already delivered, to be handed back.
  * @out_done_work: hands them back; QBUF must never return a done buffer.
  * @removing: being removed; open() fails.
@@ -207,6 +208,7 @@ struct loopcam_device {
 	bool placeholder_custom;
 	bool grab_placeholder;
 	struct delayed_work idle_work;
+	u64 idle_next_ns;
 	struct list_head out_done;
 	struct work_struct out_done_work;
 	bool removing;

@@ -56,6 +56,7 @@ struct opts {
 	uint32_t wait_readers_ms;
 	uint32_t max_bytes, min_bytes; /* compressed frame sizes */
 	int no_cap_check;
+	int no_poll; /* write(): no poll(POLLOUT) before each frame */
 	int verbose;
 };
 
@@ -108,6 +109,8 @@ static void usage(FILE *fp)
 "      --frame-bytes MIN:MAX  compressed formats: frame sizes (default sizeimage/8 ..\n"
 "                           sizeimage)\n"
 "      --no-cap-check       do not require VIDEO_OUTPUT in QUERYCAP\n"
+"      --no-poll            write(): write each frame without first waiting for\n"
+"                           POLLOUT (as FFmpeg does)\n"
 "  -v, --verbose            one line per frame\n"
 "  -h, --help\n"
 "\n"
@@ -120,7 +123,7 @@ enum {
 	O_DMABUF_FROM = 256, O_STALL_AFTER, O_STALL_MS, O_STREAMON, O_STREAMON_FIRST,
 	O_NO_STREAMOFF, O_NO_DRAIN, O_LINGER, O_TIMEOUT, O_WRITE_CHUNK, O_OBS_FMT,
 	O_NO_PARM, O_PARM_FPS, O_TS_ZERO, O_SEQ_START, O_STREAM_ID, O_WAIT_READERS,
-	O_WAIT_READERS_MS, O_FRAME_BYTES, O_NO_CAP_CHECK,
+	O_WAIT_READERS_MS, O_FRAME_BYTES, O_NO_CAP_CHECK, O_NO_POLL,
 };
 
 static int parse_args(int argc, char **argv, struct opts *o)
@@ -157,6 +160,7 @@ static int parse_args(int argc, char **argv, struct opts *o)
 		{ "wait-readers-ms", required_argument, NULL, O_WAIT_READERS_MS },
 		{ "frame-bytes", required_argument, NULL, O_FRAME_BYTES },
 		{ "no-cap-check", no_argument, NULL, O_NO_CAP_CHECK },
+		{ "no-poll", no_argument, NULL, O_NO_POLL },
 		{ NULL, 0, NULL, 0 },
 	};
 	char err[512];
@@ -325,6 +329,9 @@ static int parse_args(int argc, char **argv, struct opts *o)
 		}
 		case O_NO_CAP_CHECK:
 			o->no_cap_check = 1;
+			break;
+		case O_NO_POLL:
+			o->no_poll = 1;
 			break;
 		default:
 			usage(stderr);
@@ -701,7 +708,7 @@ int main(int argc, char **argv)
 			lc_pattern_write_hdr(p, &hdr);
 
 		if (o.io == LC_IO_RW) {
-			int w = lc_wait(dev.fd, POLLOUT, (int)o.timeout_ms, NULL);
+			int w = o.no_poll ? 1 : lc_wait(dev.fd, POLLOUT, (int)o.timeout_ms, NULL);
 
 			if (w == 0) {
 				lc_err("%s: not writable (poll POLLOUT) for %u ms before frame %llu: "

@@ -1,0 +1,199 @@
+#!/bin/bash
+# lifetime: devices and the module going away, and processes dying.
+#
+# - rmmod fails while a video node (or the control device) is open and
+#   succeeds after close.
+# - CTL_REMOVE (number passed by value) while a node of the device is open:
+#   EBUSY, node stays; after close: success, node gone; unknown number: ENODEV.
+# - CTL_ADD / CTL_QUERY round trip (v4l2loopback's and the legacy numbers):
+#   the node appears with the label, QUERY reports it, a taken number gives
+#   EEXIST, the new device streams.
+# - SIGKILL of producers and readers mid-stream (MMAP, USERPTR, read(),
+#   write(), a reader idle in poll) leaves the device usable (a reader
+#   survives its producer being killed and gets the next producer's frames)
+#   and the module unloadable; run-vm fails the run on any WARN/oops/lockdep
+#   report in the console and guest-init on kmemleak reports.
+set -uo pipefail
+# shellcheck source=tests/vm/guest-lib.sh
+. "$LOOPCAM_TOP/tests/vm/guest-lib.sh"
+
+P=$LOOPCAM_BUILD/tests/vm/progs
+PROBE=$P/lc-probe
+PRODUCE=$P/lc-produce
+CONSUME=$P/lc-consume
+LOGS=/tmp/lc-logs
+mkdir -p "$LOGS"
+declare -A bg_pids=()
+
+# expect_eq WHAT ACTUAL EXPECTED: exact comparison, both values in the log.
+expect_eq() {
+	if [ "$2" = "$3" ]; then
+		lc_pass "$1: '$3'"
+	else
+		lc_fail "$1: got '$2', expected '$3'"
+	fi
+}
+
+# kv KEY < lc-probe output: the value of KEY=...
+kv() { sed -n "s/^$1=//p" | head -n 1; }
+
+# bg_start NAME CMD...: run CMD in the background, output in $LOGS/NAME.log.
+bg_start() {
+	local name=$1
+	shift
+	"$@" >"$LOGS/$name.log" 2>&1 &
+	bg_pids[$name]=$!
+}
+
+# bg_wait NAME: wait for it, show its output; its exit status.
+bg_wait() {
+	local rc=0
+	wait "${bg_pids[$1]}" || rc=$?
+	sed "s/^/  [$1] /" "$LOGS/$1.log"
+	return "$rc"
+}
+
+# wait_readers DEV N [SECS]: until sysfs says N readers stream on DEV.
+wait_readers() {
+	local f=/sys/class/video4linux/${1#/dev/}/readers
+	for _ in $(seq $((${3:-10} * 10))); do
+		[ "$(cat "$f" 2>/dev/null)" = "$2" ] && return 0
+		sleep 0.1
+	done
+	lc_info "$1: readers is $(cat "$f" 2>/dev/null), waited for $2"
+	return 1
+}
+
+# gone DEV: the node disappears within 5 s.
+gone() {
+	for _ in $(seq 50); do
+		[ -e "$1" ] || return 0
+		sleep 0.1
+	done
+	return 1
+}
+
+# killed NAME...: SIGKILL them, reap them, show what they printed.
+killed() {
+	local n
+	for n in "$@"; do kill -KILL "${bg_pids[$n]}" 2>/dev/null; done
+	for n in "$@"; do
+		wait "${bg_pids[$n]}" 2>/dev/null
+		lc_info "$n: killed with SIGKILL ($(tail -n 1 "$LOGS/$n.log" | cut -c1-120))"
+	done
+}
+
+# sysattr DEV NAME: a sysfs attribute of DEV
+sysattr() { cat "/sys/class/video4linux/${1#/dev/}/$2"; }
+
+# ---- rmmod while open --------------------------------------------------------------
+DEV=/dev/video50
+lc_load video_nr=50 || exit 1
+lc_wait_dev $DEV || exit 1
+exec 3<>$DEV
+lc_check_not "rmmod while $DEV is open" rmmod "$LC_MODULE_NAME"
+lc_check "module still loaded" lc_loaded
+lc_check "$DEV still there" test -c $DEV
+exec 3>&-
+exec 3<>/dev/v4l2loopback
+lc_check_not "rmmod while /dev/v4l2loopback is open" rmmod "$LC_MODULE_NAME"
+lc_check "module still loaded" lc_loaded
+exec 3>&-
+lc_unload
+lc_check "$DEV gone with the module" test ! -e $DEV
+
+# ---- control device: remove while open, add/query --------------------------------------
+SO=/dev/video53 SC=/dev/video54
+lc_load devices=2 video_nr=50,53 split_nodes=0,1 capture_nr=-1,54 || exit 1
+for d in $DEV $SO $SC; do lc_wait_dev "$d" || exit 1; done
+lc_check "CTL_VERSION is the header's" "$PROBE" ctl version
+lc_check "CTL_QUERY 50" "$PROBE" ctl query:50:"Dummy video device"
+
+exec 3<>$DEV
+lc_check "CTL_REMOVE 50 while $DEV is open -> EBUSY" "$PROBE" ctl remove:50=EBUSY
+lc_check "$DEV still there after the refused remove" test -c $DEV
+lc_check "$DEV still works after the refused remove (QUERYCAP)" "$PROBE" ops $DEV querycap
+exec 3>&-
+lc_check "CTL_REMOVE 50 after close" "$PROBE" ctl remove:50
+lc_check "$DEV gone after CTL_REMOVE" gone $DEV
+lc_check "CTL_QUERY 50 after removal -> ENODEV" "$PROBE" ctl query:50=ENODEV
+lc_check "CTL_REMOVE 50 again -> ENODEV" "$PROBE" ctl remove:50=ENODEV
+
+exec 3<>$SC
+lc_check "split device: CTL_REMOVE 53 while its capture node is open -> EBUSY" \
+	"$PROBE" ctl remove:53=EBUSY
+exec 3>&-
+lc_check "split device: CTL_REMOVE by the capture node's number 54 after close" \
+	"$PROBE" ctl remove:54
+lc_check "$SO gone" gone $SO
+lc_check "$SC gone" gone $SC
+
+lc_check "CTL_ADD 51 'CtlCam', CTL_QUERY 51 gives it back" \
+	"$PROBE" ctl add:51:CtlCam query:51:CtlCam
+lc_wait_dev /dev/video51
+caps=$("$PROBE" caps /dev/video51)
+expect_eq "/dev/video51 card" "$(kv card <<<"$caps")" CtlCam
+expect_eq "/dev/video51 device_caps (announce_all_caps default)" "$(kv dir <<<"$caps")" both
+lc_check "CTL_ADD 51 again -> EEXIST" "$PROBE" ctl add:51=EEXIST
+out=$("$PROBE" ctl add:-1)
+printf '%s\n' "$out" | sed 's/^/  /'
+nr=$(sed -n 's/^ *added=//p' <<<"$out")
+lc_check "CTL_ADD -1 picks a free number (${nr:-none})" test -n "$nr"
+[ -z "$nr" ] || lc_check "CTL_QUERY $nr" "$PROBE" ctl query:"$nr"
+[ -z "$nr" ] || lc_check "CTL_REMOVE $nr" "$PROBE" ctl remove:"$nr"
+lc_check "legacy numbers: CTL_ADD 52, CTL_QUERY 52, CTL_REMOVE 52" \
+	"$PROBE" ctl add-legacy:52:Legacy query-legacy:52:Legacy remove-legacy:52
+lc_check "/dev/video52 gone" gone /dev/video52
+
+DEV=/dev/video51
+lc_info "the CTL_ADDed device streams"
+bg_start r0 "$CONSUME" -d $DEV -n 30
+wait_readers $DEV 1 || true
+bg_start p0 "$PRODUCE" -d $DEV -r 30 -t 120
+lc_check "reader gets 30 whole frames on the CTL_ADDed device" bg_wait r0
+kill -TERM "${bg_pids[p0]}"
+lc_check "producer on the CTL_ADDed device ran without error" bg_wait p0
+
+# ---- SIGKILL mid-stream ------------------------------------------------------------------
+lc_info "SIGKILL: MMAP producer, MMAP reader, read() reader"
+bg_start k1p "$PRODUCE" -d $DEV -i mmap -r 30 -t 600
+bg_start k1a "$CONSUME" -d $DEV -i mmap -t 600
+bg_start k1b "$CONSUME" -d $DEV -i read -t 600
+wait_readers $DEV 2 || true
+sleep 2
+killed k1p k1a k1b
+expect_eq "after SIGKILL: streaming readers" "$(sysattr $DEV readers)" 0
+expect_eq "after SIGKILL: state (no producer)" "$(sysattr $DEV state)" output
+
+lc_info "SIGKILL: write() producer at full speed, slow USERPTR reader, idle reader"
+bg_start k2p "$PRODUCE" -d $DEV -i write -r 0 -t 600
+bg_start k2a "$CONSUME" -d $DEV -i userptr --slow-ms 50 -t 600
+wait_readers $DEV 1 || true
+sleep 2
+killed k2p k2a
+bg_start k2c "$PROBE" watch -t 600 $DEV
+wait_readers $DEV 1 || true
+killed k2c
+expect_eq "after SIGKILL: streaming readers" "$(sysattr $DEV readers)" 0
+
+lc_info "SIGKILL of the producer only: the reader survives and gets the next producer's frames"
+bg_start k3r "$CONSUME" -d $DEV -n 90 --timeout-ms 15000
+wait_readers $DEV 1 || true
+bg_start k3p "$PRODUCE" -d $DEV -i mmap -r 30 -t 600 --stream-id 0x0000dead
+sleep 2
+killed k3p
+bg_start k3q "$PRODUCE" -d $DEV -i mmap -r 30 -t 600 --stream-id 0x00000a1e
+lc_check "reader ran across the killed producer and the next one (90 whole frames)" bg_wait k3r
+lc_check "the reader saw both producers" grep -q 'streams=2' "$LOGS/k3r.log"
+kill -TERM "${bg_pids[k3q]}"
+lc_check "second producer ran without error" bg_wait k3q
+
+lc_info "after all that the device still works"
+bg_start r9 "$CONSUME" -d $DEV -n 30
+wait_readers $DEV 1 || true
+bg_start p9 "$PRODUCE" -d $DEV -r 30 -t 120
+lc_check "reader gets 30 whole frames" bg_wait r9
+kill -TERM "${bg_pids[p9]}"
+lc_check "producer ran without error" bg_wait p9
+lc_check "CTL_REMOVE 51" "$PROBE" ctl remove:51
+lc_unload

@@ -1,0 +1,133 @@
+#!/bin/bash
+# rate: frame interval and timestamps from producer to readers.
+#
+# - S_PARM(OUTPUT) sets the interval readers see: G_PARM(CAPTURE) and the one
+#   DISCRETE ENUM_FRAMEINTERVALS entry of the capture side are exactly the
+#   producer's fraction (1/25, 1001/30000), without and with the producer
+#   streaming, on a split capture node and on a combined node.
+# - Timestamps: an MMAP or USERPTR producer's explicit timestamps reach the
+#   reader unchanged (lc-consume --expect-ts copy); a write() producer's
+#   frames, and MMAP frames queued with timestamp 0, get CLOCK_MONOTONIC
+#   stamps between the send and the dequeue (--expect-ts kernel); timestamps
+#   never go back.
+set -uo pipefail
+# shellcheck source=tests/vm/guest-lib.sh
+. "$LOOPCAM_TOP/tests/vm/guest-lib.sh"
+
+P=$LOOPCAM_BUILD/tests/vm/progs
+PROBE=$P/lc-probe
+PRODUCE=$P/lc-produce
+CONSUME=$P/lc-consume
+LOGS=/tmp/lc-logs
+mkdir -p "$LOGS"
+declare -A bg_pids=()
+
+# expect_eq WHAT ACTUAL EXPECTED: exact comparison, both values in the log.
+expect_eq() {
+	if [ "$2" = "$3" ]; then
+		lc_pass "$1: '$3'"
+	else
+		lc_fail "$1: got '$2', expected '$3'"
+	fi
+}
+
+# kv KEY < lc-probe output: the value of KEY=...
+kv() { sed -n "s/^$1=//p" | head -n 1; }
+
+# bg_start NAME CMD...: run CMD in the background, output in $LOGS/NAME.log.
+bg_start() {
+	local name=$1
+	shift
+	"$@" >"$LOGS/$name.log" 2>&1 &
+	bg_pids[$name]=$!
+}
+
+# bg_wait NAME: wait for it, show its output; its exit status.
+bg_wait() {
+	local rc=0
+	wait "${bg_pids[$1]}" || rc=$?
+	sed "s/^/  [$1] /" "$LOGS/$1.log"
+	return "$rc"
+}
+
+# wait_readers DEV N [SECS]: until sysfs says N readers stream on DEV.
+wait_readers() {
+	local f=/sys/class/video4linux/${1#/dev/}/readers
+	for _ in $(seq $((${3:-10} * 10))); do
+		[ "$(cat "$f" 2>/dev/null)" = "$2" ] && return 0
+		sleep 0.1
+	done
+	lc_info "$1: readers is $(cat "$f" 2>/dev/null), waited for $2"
+	return 1
+}
+
+# wait_state DEV STATE: until sysfs state is STATE (capture = a producer streams).
+wait_state() {
+	local f=/sys/class/video4linux/${1#/dev/}/state
+	for _ in $(seq 100); do
+		[ "$(cat "$f")" = "$2" ] && return 0
+		sleep 0.1
+	done
+	lc_info "$1: state is $(cat "$f"), waited for $2"
+	return 1
+}
+
+# expect_rate WHAT READER-DEV NUM/DEN: what readers are told about the interval.
+expect_rate() {
+	local out
+	out=$("$PROBE" enum --type cap "$2")
+	printf '%s\n' "$out" | sed 's/^/  /'
+	expect_eq "$1: $2 G_PARM(CAPTURE) timeperframe" "$(kv g_parm <<<"$out")" "$3"
+	expect_eq "$1: $2 ENUM_FRAMEINTERVALS(YUYV 640x480)" \
+		"$(kv frameintervals.YUYV.640x480 <<<"$out")" "DISCRETE:$3"
+}
+
+# timestamps NAME READER-DEV PRODUCER-DEV KIND PRODUCER-OPTS...
+timestamps() {
+	local name=$1 rdev=$2 pdev=$3 kind=$4
+	shift 4
+	bg_start "$name-r" "$CONSUME" -d "$rdev" -n 60 --timeout-ms 15000 --expect-ts "$kind"
+	wait_readers "$rdev" 1 || true
+	bg_start "$name-p" "$PRODUCE" -d "$pdev" -r 30 -t 120 "$@"
+	lc_check "$name: 60 frames, timestamps --expect-ts $kind, none going back" bg_wait "$name-r"
+	kill -TERM "${bg_pids[$name-p]}"
+	lc_check "$name: producer ran without error" bg_wait "$name-p"
+}
+
+SO=/dev/video60 SC=/dev/video61 PL=/dev/video62
+lc_load devices=2 video_nr=60,62 split_nodes=1,0 capture_nr=61,-1 || exit 1
+for d in $SO $SC $PL; do lc_wait_dev "$d" || exit 1; done
+
+# ---- S_PARM -> readers ------------------------------------------------------------------
+expect_rate "split, default" $SC 1/30
+lc_check "split: S_FMT YUYV 640x480, S_PARM(OUTPUT) 1/25 returns 1/25" \
+	"$PROBE" ops $SO s_fmt:out:YUYV:640x480 s_parm:out:1/25 g_parm:out:1/25
+expect_rate "split, after S_PARM 1/25" $SC 1/25
+expect_eq "split: sysfs format" "$(cat /sys/class/video4linux/video61/format)" "YUYV:640x480@25"
+lc_check "split: S_PARM(OUTPUT) 1001/30000 returns 1001/30000" \
+	"$PROBE" ops $SO s_parm:out:1001/30000
+expect_rate "split, after S_PARM 1001/30000" $SC 1001/30000
+expect_eq "split: sysfs format" "$(cat /sys/class/video4linux/video61/format)" "YUYV:640x480@30000/1001"
+
+bg_start split-25 "$PRODUCE" -d $SO -i mmap -r 25 -t 120
+wait_state $SO capture || true
+expect_rate "split, producer streaming at S_PARM 1/25" $SC 1/25
+lc_check "split: a reader's G_PARM shows 1/25 while it streams" \
+	sh -c "'$CONSUME' -d $SC -n 10 | grep -x 'G_PARM: CAPTURE timeperframe=1/25 (TIMEPERFRAME)'"
+kill -TERM "${bg_pids[split-25]}"
+lc_check "split: 25 fps producer ran without error" bg_wait split-25
+
+bg_start comb-25 "$PRODUCE" -d $PL -i write -r 25 -t 120
+wait_state $PL capture || true
+expect_rate "combined, producer streaming at S_PARM 1/25" $PL 1/25
+kill -TERM "${bg_pids[comb-25]}"
+lc_check "combined: 25 fps producer ran without error" bg_wait comb-25
+
+# ---- timestamps --------------------------------------------------------------------------
+timestamps split-mmap $SC $SO copy -i mmap
+timestamps split-userptr $SC $SO copy -i userptr
+timestamps split-mmap-ts0 $SC $SO kernel -i mmap --timestamp-zero
+timestamps split-write $SC $SO kernel -i write
+timestamps comb-mmap $PL $PL copy -i mmap
+timestamps comb-write $PL $PL kernel -i write
+lc_unload
