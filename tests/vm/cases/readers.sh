@@ -1,0 +1,257 @@
+#!/bin/bash
+# Many readers of one producer, each on its own queue:
+#
+# 1. Three readers at once under a producer paced at 30 frames/s: two
+#    normal readers (MMAP and USERPTR, 32 buffers each for the 32 frames,
+#    so however slowly they run) receive every frame, 0..31 in order;
+#    the third holds each buffer 100 ms (--slow-ms), so it cannot keep up
+#    and loses frames. It must lose them whole: every frame it gets is
+#    right, the frames it misses (gaps in the producer's numbering) equal
+#    the gaps in its v4l2 sequence numbers, and equal its "dropped" count in
+#    sysfs reader_stats; its "received" there equals what it dequeued. The
+#    normal readers show 32 received, 0 dropped there. The producer pauses
+#    before its last frame so the slow reader has a free buffer for it.
+# 2. A producer sending flat out (-r 0) to three readers at a time, for
+#    reader I/O MMAP, USERPTR and DMABUF (and producer I/O write, MMAP and
+#    USERPTR): readers drop many frames, but no frame is ever torn, short or
+#    out of order; missed frames equal v4l2 sequence gaps; and in sysfs each
+#    reader's received + dropped is every frame sent, received is what it
+#    dequeued, and dropped is what it missed between, before and after the
+#    frames it got.
+#
+# Readers run until stopped (SIGTERM, a clean end for lc-consume) once the
+# producer is done and each reader has dequeued every frame delivered to it
+# (counted from its per-frame -v lines), so reader_stats can be read while
+# they still stream.
+#
+# Needs LOOPCAM_BUILD (lc-produce, lc-consume).
+set -euo pipefail
+# shellcheck source=tests/vm/guest-lib.sh
+. "$LOOPCAM_TOP/tests/vm/guest-lib.sh"
+
+: "${LOOPCAM_BUILD:?run through tests/vm/run-vm --build DIR}"
+progs=$LOOPCAM_BUILD/tests/vm/progs
+work=$LOOPCAM_RESULTS/readers
+mkdir -p "$work"
+
+# ---- helpers ----------------------------------------------------------------
+# load_result NAME FILE: the last "result=... key=value" line of FILE into
+# the associative array NAME (NAME[line] holds the whole line).
+load_result() {
+	local -n _res=$1
+	local l line=
+	_res=()
+	if [ -r "$2" ]; then
+		while IFS= read -r l; do [[ $l != result=* ]] || line=$l; done <"$2"
+	fi
+	for l in $line; do _res[${l%%=*}]=${l#*=}; done
+	_res[line]=$line
+}
+# expect NAME key=value...: true if array NAME has all these values; prints
+# the ones it does not have.
+expect() {
+	local -n _exp=$1
+	local kv k bad=
+	shift
+	for kv; do
+		k=${kv%%=*}
+		[ "${_exp[$k]-<none>}" = "${kv#*=}" ] ||
+			bad+=" $k=${_exp[$k]-<none>} (expected ${kv#*=})"
+	done
+	[ -z "$bad" ] || printf '  mismatch:%s\n' "$bad"
+	[ -z "$bad" ]
+}
+# show PREFIX FILE: the lines of FILE, indented and prefixed.
+show() { local l; while IFS= read -r l; do printf '  %s: %s\n' "$1" "$l"; done <"$2"; }
+# wait_readers NODE N [SECS]: until NODE's device has N streaming readers.
+wait_readers() {
+	local n i
+	for ((i = 0; i < ${3:-10} * 20; i++)); do
+		read -r n <"/sys/class/video4linux/$1/readers"
+		[ "$n" -ge "$2" ] && return 0
+		sleep 0.05
+	done
+	return 1
+}
+uptime_s() { local u _; read -r u _ </proc/uptime; printf '%s' "$u"; }
+# check WHAT CMD...: lc_check that lets the script go on after a failure.
+check() { lc_check "$@" || true; }
+# announce NODE FOURCC:WxH@FPS: the format readers see before a producer sets one.
+announce() { echo "$2" >"/sys/class/video4linux/$1/format"; }
+# ------------------------------------------------------------------------------
+
+# count_frames FILE: lines lc-consume -v printed for dequeued frames.
+count_frames() {
+	local l n=0
+	while IFS= read -r l; do [[ $l != "frame #"* ]] || n=$((n + 1)); done <"$1"
+	printf '%s' "$n"
+}
+
+# Split device 30 (output) / 31 (capture); split device 32/33 whose capture
+# node lends DMABUF buffers to the readers; combined 34 lends them to a
+# DMABUF producer.
+lc_load devices=3 max_buffers=32 video_nr=30,32,34 capture_nr=31,33,-1 split_nodes=1,1,0
+for n in 30 31 32 33 34; do
+	lc_wait_dev /dev/video$n
+done
+# Room for any frame of this test in the donor's buffers.
+check "announce YUYV:1280x720 on the DMABUF donor device" \
+	announce video32 YUYV:1280x720@30
+
+declare -A P R
+declare -a rpids rlogs stats
+
+# start_readers LOG-PREFIX "READER-ARGS"...: starts one reader per argument
+# string on video31, one after the other, each streaming before the next
+# starts (so reader_stats lists them in this order).
+start_readers() {
+	local prefix=$1 i=0 a
+	shift
+	rpids=() rlogs=()
+	for a; do
+		local args
+		read -r -a args <<<"$a"
+		rlogs[i]=$prefix-r$i.log
+		timeout 120 "$progs/lc-consume" -d /dev/video31 -n 0 -t 100 -v \
+			--timeout-ms 20000 "${args[@]}" >"${rlogs[i]}" 2>&1 &
+		rpids[i]=$!
+		i=$((i + 1))
+		if ! wait_readers video30 "$i"; then
+			show "reader $((i - 1))" "${rlogs[i - 1]}"
+			lc_fail "reader $((i - 1)) ($a) streams within 10 s" || true
+		fi
+	done
+}
+
+# read_stats N: reader_stats into stats[] ("id received dropped" each),
+# checking it lists N readers.
+read_stats() {
+	local l
+	stats=()
+	while IFS= read -r l; do stats+=("$l"); done </sys/class/video4linux/video30/reader_stats
+	printf '  reader_stats: %s\n' "${stats[@]}"
+	check "sysfs reader_stats lists the $1 streaming readers" test "${#stats[@]}" -eq "$1"
+}
+
+# drain_and_stop: waits until each reader has dequeued every frame the
+# device gave it (reader_stats "received" == its -v frame lines), then stops
+# the readers with SIGTERM and collects their exit codes into R_rc[].
+declare -a R_rc
+drain_and_stop() {
+	local i n got rc
+	for i in "${!rpids[@]}"; do
+		read -r _ n _ <<<"${stats[i]}"
+		for ((t = 0; t < 300; t++)); do
+			got=$(count_frames "${rlogs[i]}")
+			[ "$got" -lt "$n" ] || break
+			sleep 0.1
+		done
+	done
+	kill -TERM "${rpids[@]}" 2>/dev/null || true
+	R_rc=()
+	for i in "${!rpids[@]}"; do
+		rc=0
+		wait "${rpids[i]}" || rc=$?
+		R_rc[i]=$rc
+	done
+}
+
+# ---- 1. paced producer, two normal readers and a slow one --------------------
+N=32
+lc_info "paced: 3 readers, YUYV 320x240, $N frames at 30/s (uptime $(uptime_s))"
+check "announce YUYV:320x240 through sysfs" \
+	announce video30 YUYV:320x240@30
+start_readers "$work/paced" \
+	"-i mmap -b 32 --expect-format YUYV:320x240 --expect-all --expect-first-seq 0" \
+	"-i userptr -b 32 --expect-format YUYV:320x240 --expect-all --expect-first-seq 0" \
+	"-i mmap -b 4 --expect-format YUYV:320x240 --slow-ms 100"
+prc=0
+timeout 60 "$progs/lc-produce" -d /dev/video30 -f YUYV -s 320x240 -r 30 -n "$N" \
+	--stall-after $((N - 1)) --stall-ms 1500 >"$work/paced-producer.log" 2>&1 || prc=$?
+load_result P "$work/paced-producer.log"
+P[rc]=$prc
+printf '  producer: %s\n' "${P[line]}"
+[ "$prc" -eq 0 ] || show producer "$work/paced-producer.log"
+check "paced producer sent $N frames" expect P rc=0 result=pass sent="$N"
+# Let the last frame reach the readers before looking at the counters.
+sleep 1
+read_stats 3
+drain_and_stop
+for i in 0 1 2; do
+	load_result R "${rlogs[i]}"
+	R[rc]=${R_rc[i]}
+	read -r sid srecv sdrop <<<"${stats[i]}"
+	printf '  reader %d: %s\n' "$i" "${R[line]}"
+	[ "${R[rc]}" -eq 0 ] || show "reader $i" "${rlogs[i]}"
+	if [ "$i" -lt 2 ]; then
+		check "normal reader $i got every frame, 0..$((N - 1)), whole and in order" \
+			expect R rc=0 result=pass received="$N" missed=0 v4l2_gaps=0 torn=0 \
+			bad_size=0 out_of_order=0 seq_mismatch=0 first_seq=0 last_seq=$((N - 1))
+		check "normal reader $i in reader_stats (id $sid): $N received, 0 dropped" \
+			test "$srecv" = "$N" -a "$sdrop" = 0
+	else
+		check "slow reader: every frame it got whole and in order, frames 0 and $((N - 1)) among them" \
+			expect R rc=0 result=pass torn=0 bad_size=0 out_of_order=0 seq_mismatch=0 \
+			first_seq=0 last_seq=$((N - 1))
+		check "slow reader lost frames (missed=${R[missed]})" test "${R[missed]:-0}" -gt 0
+		check "slow reader: missed frames ${R[missed]} == v4l2 sequence gaps ${R[v4l2_gaps]}" \
+			test "${R[missed]}" = "${R[v4l2_gaps]}"
+		check "slow reader: reader_stats dropped $sdrop == missed ${R[missed]}" \
+			test "$sdrop" = "${R[missed]}"
+		check "slow reader: reader_stats received $srecv == frames dequeued ${R[received]}" \
+			test "$srecv" = "${R[received]}"
+		check "slow reader: received + dropped == $N frames sent" \
+			test $((srecv + sdrop)) -eq "$N"
+	fi
+done
+
+# ---- 2. flat-out producer, three readers per reader I/O ---------------------
+N=120
+flat_out() {
+	local rio=$1 pio=$2 donor=() pdonor=() prc=0 i
+	[ "$rio" != dmabuf ] || donor=(--dmabuf-from /dev/video33)
+	[ "$pio" != dmabuf ] || pdonor=(--dmabuf-from /dev/video34)
+	local what="flat out: $pio producer, 3 $rio readers"
+	lc_info "$what, YUYV 640x480, $N frames (uptime $(uptime_s))"
+	check "announce YUYV:640x480 through sysfs" \
+		announce video30 YUYV:640x480@30
+	start_readers "$work/flat-$rio" \
+		"-i $rio ${donor[*]} --expect-format YUYV:640x480" \
+		"-i $rio ${donor[*]} --expect-format YUYV:640x480" \
+		"-i $rio ${donor[*]} --expect-format YUYV:640x480"
+	timeout 60 "$progs/lc-produce" -d /dev/video30 -i "$pio" "${pdonor[@]}" -f YUYV \
+		-s 640x480 -r 0 -n "$N" >"$work/flat-$rio-producer.log" 2>&1 || prc=$?
+	load_result P "$work/flat-$rio-producer.log"
+	P[rc]=$prc
+	printf '  producer: %s\n' "${P[line]}"
+	[ "$prc" -eq 0 ] || show producer "$work/flat-$rio-producer.log"
+	check "$what: producer sent $N frames" expect P rc=0 result=pass sent="$N"
+	sleep 1
+	read_stats 3
+	drain_and_stop
+	for i in 0 1 2; do
+		load_result R "${rlogs[i]}"
+		R[rc]=${R_rc[i]}
+		read -r sid srecv sdrop <<<"${stats[i]}"
+		printf '  reader %d: %s\n' "$i" "${R[line]}"
+		[ "${R[rc]}" -eq 0 ] || show "reader $i" "${rlogs[i]}"
+		check "$what: reader $i: no torn, short or out-of-order frame" \
+			expect R rc=0 result=pass torn=0 bad_size=0 out_of_order=0 seq_mismatch=0 \
+			foreign=0 error_bufs=0 fmt_mismatch=0
+		check "$what: reader $i got frames (${R[received]:-0})" test "${R[received]:-0}" -gt 0
+		check "$what: reader $i: missed ${R[missed]} == v4l2 sequence gaps ${R[v4l2_gaps]}" \
+			test "${R[missed]}" = "${R[v4l2_gaps]}"
+		check "$what: reader $i: reader_stats received $srecv == frames dequeued ${R[received]}" \
+			test "$srecv" = "${R[received]}"
+		check "$what: reader $i: reader_stats received + dropped == $N frames sent" \
+			test $((srecv + sdrop)) -eq "$N"
+		local missed=${R[missed]:-0} first=${R[first_seq]:-0} last=${R[last_seq]:-0}
+		check "$what: reader $i: reader_stats dropped $sdrop == missed $missed + $first before + $((N - 1 - last)) after" \
+			test "$sdrop" -eq $((missed + first + N - 1 - last))
+	done
+}
+flat_out mmap write
+flat_out userptr mmap
+flat_out dmabuf userptr
+
+lc_unload
