@@ -33,22 +33,38 @@ static bool loopcam_is_compressed(const struct loopcam_device *dev)
 	return info && info->compressed;
 }
 
+/* A producer stamp this recent is taken to be CLOCK_MONOTONIC. */
+#define LOOPCAM_TS_CARRY_NS (2 * NSEC_PER_SEC)
+
+/*
+ * Readers are promised CLOCK_MONOTONIC timestamps. A producer's stamp in
+ * that clock is carried as it is; any other (zero, or GStreamer's running
+ * time) is replaced by the delivery time, so a stream never mixes clocks.
+ */
+static u64 loopcam_reader_timestamp(u64 producer_ns, u64 now)
+{
+	if (producer_ns && producer_ns <= now &&
+	    now - producer_ns < LOOPCAM_TS_CARRY_NS)
+		return producer_ns;
+	return now;
+}
+
 /**
  * loopcam_deliver() - offer a frame to every streaming reader
  * @dev: the device, locked.
  * @frame: the frame in the device's current format.
  * @bytes: its size (sizeimage for raw formats).
- * @timestamp_ns: producer timestamp, 0 = now (CLOCK_MONOTONIC).
+ * @timestamp_ns: producer timestamp (CLOCK_MONOTONIC), 0 = none.
  */
 void loopcam_deliver(struct loopcam_device *dev, const void *frame,
 		     size_t bytes, u64 timestamp_ns)
 {
+	u64 now = ktime_get_ns();
 	struct loopcam_fh *r;
 
 	lockdep_assert_held(&dev->lock);
-	if (!timestamp_ns)
-		timestamp_ns = ktime_get_ns();
-	dev->last_delivery_ns = ktime_get_ns();
+	timestamp_ns = loopcam_reader_timestamp(timestamp_ns, now);
+	dev->last_delivery_ns = now;
 
 	list_for_each_entry(r, &dev->readers, reader_entry) {
 		struct loopcam_buffer *buf;
@@ -80,7 +96,9 @@ void loopcam_deliver(struct loopcam_device *dev, const void *frame,
 		vb2_set_plane_payload(vb, 0, bytes);
 		buf->vb.sequence = r->sequence++;
 		buf->vb.field = V4L2_FIELD_NONE;
-		vb->timestamp = timestamp_ns;
+		/* Never backwards for this reader, whatever the producer did. */
+		vb->timestamp = max(timestamp_ns, r->last_timestamp_ns);
+		r->last_timestamp_ns = vb->timestamp;
 		r->received++;
 		vb2_buffer_done(vb, VB2_BUF_STATE_DONE);
 	}
@@ -463,6 +481,7 @@ static int loopcam_cap_start_streaming(struct vb2_queue *q, unsigned int count)
 
 	lfh->stream_fmt = dev->fmt;
 	lfh->sequence = 0;
+	lfh->last_timestamp_ns = 0;
 	lfh->received = 0;
 	lfh->dropped = 0;
 	lfh->id = dev->next_reader_id++;

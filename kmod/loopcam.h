@@ -239,6 +239,7 @@ struct loopcam_device {
  * @dropped: reader: frames lost because no buffer was free or the format
  *	changed under the reader.
  * @stream_fmt: reader: the format its buffers were set up for.
+ * @last_timestamp_ns: reader: timestamp of the last frame it got.
  */
 struct loopcam_fh {
 	struct v4l2_fh fh;
@@ -259,6 +260,7 @@ struct loopcam_fh {
 	u64 received;
 	u64 dropped;
 	struct v4l2_pix_format stream_fmt;
+	u64 last_timestamp_ns;
 };
 
 /**
