@@ -121,6 +121,62 @@ lc_wait_dev() {
 	lc_pass "device $dev appears"
 }
 
+# Helpers for cases that run programs in the background and compare
+# values exactly. Background output goes to $LOGS/NAME.log.
+LOGS=/tmp/lc-logs
+mkdir -p "$LOGS"
+declare -A bg_pids=()
+
+# bg_start NAME CMD...: run CMD in the background, output in $LOGS/NAME.log.
+bg_start() {
+	local name=$1
+	shift
+	"$@" >"$LOGS/$name.log" 2>&1 &
+	bg_pids[$name]=$!
+}
+
+# bg_wait NAME: wait for it, show its output; its exit status.
+bg_wait() {
+	local rc=0
+	wait "${bg_pids[$1]}" || rc=$?
+	sed "s/^/  [$1] /" "$LOGS/$1.log"
+	return "$rc"
+}
+
+# expect_eq WHAT ACTUAL EXPECTED: exact comparison, both values in the log.
+expect_eq() {
+	if [ "$2" = "$3" ]; then
+		lc_pass "$1: '$3'"
+	else
+		lc_fail "$1: got '$2', expected '$3'"
+	fi
+}
+
+# kv KEY < lc-probe output: the value of KEY=...
+kv() { sed -n "s/^$1=//p" | head -n 1; }
+
+# wait_readers DEV N [SECS]: until sysfs says N readers stream on DEV.
+wait_readers() {
+	local f=/sys/class/video4linux/${1#/dev/}/readers
+	for _ in $(seq $((${3:-10} * 10))); do
+		[ "$(cat "$f" 2>/dev/null)" = "$2" ] && return 0
+		sleep 0.1
+	done
+	lc_info "$1: readers is $(cat "$f" 2>/dev/null), waited for $2"
+	return 1
+}
+
+# wait_state DEV STATE: until sysfs state is STATE (capture = a producer streams).
+wait_state() {
+	local f=/sys/class/video4linux/${1#/dev/}/state
+	for _ in $(seq 100); do
+		[ "$(cat "$f")" = "$2" ] && return 0
+		sleep 0.1
+	done
+	lc_info "$1: state is $(cat "$f"), waited for $2"
+	return 1
+}
+
 lc__summary() {
 	local rc=$?
 	[ -z "${lc_skipped:-}" ] || return 0

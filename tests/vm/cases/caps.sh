@@ -19,37 +19,6 @@ P=$LOOPCAM_BUILD/tests/vm/progs
 PROBE=$P/lc-probe
 PRODUCE=$P/lc-produce
 CONSUME=$P/lc-consume
-LOGS=/tmp/lc-logs
-mkdir -p "$LOGS"
-declare -A bg_pids=()
-
-# expect_eq WHAT ACTUAL EXPECTED: exact comparison, both values in the log.
-expect_eq() {
-	if [ "$2" = "$3" ]; then
-		lc_pass "$1: '$3'"
-	else
-		lc_fail "$1: got '$2', expected '$3'"
-	fi
-}
-
-# kv KEY < lc-probe output: the value of KEY=...
-kv() { sed -n "s/^$1=//p" | head -n 1; }
-
-# bg_start NAME CMD...: run CMD in the background, output in $LOGS/NAME.log.
-bg_start() {
-	local name=$1
-	shift
-	"$@" >"$LOGS/$name.log" 2>&1 &
-	bg_pids[$name]=$!
-}
-
-# bg_wait NAME: wait for it, show its output; its exit status.
-bg_wait() {
-	local rc=0
-	wait "${bg_pids[$1]}" || rc=$?
-	sed "s/^/  [$1] /" "$LOGS/$1.log"
-	return "$rc"
-}
 
 # dir_of DEV [--rdonly]: capture, output, both or none (QUERYCAP device_caps).
 dir_of() { "$PROBE" caps "$@" | kv dir; }
@@ -58,17 +27,6 @@ dir_of() { "$PROBE" caps "$@" | kv dir; }
 expect_dir() {
 	expect_eq "$1: $2 device_caps (O_RDWR, as OBS opens)" "$(dir_of "$2")" "$3"
 	expect_eq "$1: $2 device_caps (O_RDONLY, as Chromium opens)" "$(dir_of "$2" --rdonly)" "$3"
-}
-
-# wait_state DEV STATE: until sysfs state is STATE (capture = a producer streams).
-wait_state() {
-	local f=/sys/class/video4linux/${1#/dev/}/state
-	for _ in $(seq 100); do
-		[ "$(cat "$f")" = "$2" ] && return 0
-		sleep 0.1
-	done
-	lc_info "$1: state is $(cat "$f"), waited for $2"
-	return 1
 }
 
 # second_producer DEV: another handle gets EBUSY while a producer streams.

@@ -21,48 +21,6 @@ set -uo pipefail
 P=$LOOPCAM_BUILD/tests/vm/progs
 PROBE=$P/lc-probe
 PRODUCE=$P/lc-produce
-LOGS=/tmp/lc-logs
-mkdir -p "$LOGS"
-declare -A bg_pids=()
-
-# expect_eq WHAT ACTUAL EXPECTED: exact comparison, both values in the log.
-expect_eq() {
-	if [ "$2" = "$3" ]; then
-		lc_pass "$1: '$3'"
-	else
-		lc_fail "$1: got '$2', expected '$3'"
-	fi
-}
-
-# kv KEY < lc-probe output: the value of KEY=...
-kv() { sed -n "s/^$1=//p" | head -n 1; }
-
-# bg_start NAME CMD...: run CMD in the background, output in $LOGS/NAME.log.
-bg_start() {
-	local name=$1
-	shift
-	"$@" >"$LOGS/$name.log" 2>&1 &
-	bg_pids[$name]=$!
-}
-
-# bg_wait NAME: wait for it, show its output; its exit status.
-bg_wait() {
-	local rc=0
-	wait "${bg_pids[$1]}" || rc=$?
-	sed "s/^/  [$1] /" "$LOGS/$1.log"
-	return "$rc"
-}
-
-# wait_readers DEV N [SECS]: until sysfs says N readers stream on DEV.
-wait_readers() {
-	local f=/sys/class/video4linux/${1#/dev/}/readers
-	for _ in $(seq $((${3:-10} * 10))); do
-		[ "$(cat "$f" 2>/dev/null)" = "$2" ] && return 0
-		sleep 0.1
-	done
-	lc_info "$1: readers is $(cat "$f" 2>/dev/null), waited for $2"
-	return 1
-}
 
 # expect_announced DEV FOURCC W H NUM/DEN BYTESPERLINE SIZEIMAGE
 expect_announced() {
