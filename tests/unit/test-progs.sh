@@ -178,6 +178,12 @@ n=$((n + 1))
 grep -q '^frames=10 ok=10 ' "$TMP/rep" && echo "ok $n - chunked frames good" ||
 	{ failed=$((failed + 1)); echo "not ok $n - chunked: $(cat "$TMP/rep")"; }
 rm -f "$TMP/rep"
+FAKE_V4L2_REPORT=$TMP/rep check "produce write() without poll (--no-poll)" 0 "sent=10" \
+	-- "$PRODUCE" -d $O -n 10 --fps 0 --no-poll
+n=$((n + 1))
+grep -q '^frames=10 ok=10 ' "$TMP/rep" && echo "ok $n - unpolled frames good" ||
+	{ failed=$((failed + 1)); echo "not ok $n - no-poll: $(cat "$TMP/rep")"; }
+rm -f "$TMP/rep"
 FAKE_V4L2_REPORT=$TMP/rep check "produce --seq-start 100 --obs-fmt" 0 "first_seq=100 last_seq=104" \
 	-- "$PRODUCE" -d $O -n 5 --fps 0 --seq-start 100 --obs-fmt
 n=$((n + 1))

@@ -17,10 +17,13 @@
 # exported (EXPBUF) from two spare loopback devices.
 #
 # No frame may be lost: the reader streams before the producer starts (the
-# format is announced through sysfs first), and a streaming reader queues
-# 32 buffers (max_buffers=32) for the 32 frames, so every frame finds a free
-# buffer however slowly the reader runs; a read() reader (4 buffers inside
-# vb2's read emulation) is fed at 5 frames/s.
+# format is announced through sysfs first), and the producer runs in lock
+# step with it (lc-produce --pace on lc-consume --progress): frame N goes
+# out only once the reader has frame N-2, so the reader (4 buffers, also
+# inside vb2's read() emulation) always has a free buffer, however slowly
+# it runs on a loaded host. In the exclusive_caps runs the reader joins a
+# stream already running, so it queues 32 buffers (max_buffers=32) for the
+# 32 frames it checks instead.
 #
 # Needs LOOPCAM_BUILD (lc-produce, lc-consume).
 set -euo pipefail
@@ -30,8 +33,9 @@ set -euo pipefail
 : "${LOOPCAM_BUILD:?run through tests/vm/run-vm --build DIR}"
 progs=$LOOPCAM_BUILD/tests/vm/progs
 work=$LOOPCAM_RESULTS/data-io
-mkdir -p "$work"
-FRAMES=32
+data=/tmp/data-io
+mkdir -p "$work" "$data"
+FRAMES=60
 
 # ---- helpers ----------------------------------------------------------------
 # load_result NAME FILE: the last "result=... key=value" line of FILE into
@@ -107,24 +111,24 @@ declare -A P R
 # run_one LABEL OUT CAP PIO RIO FORMAT_ENTRY
 run_one() {
 	local label=$1 out=$2 cap=$3 pio=$4 rio=$5 fmt fourcc extra_s=
-	local extra=() pdonor=() rdonor=() bufs=(-b 32) fps=30 rpid prc=0 rrc=0
+	local extra=() pdonor=() rdonor=() rpid prc=0 rrc=0 progress=$data/progress
 	read -r fmt fourcc extra_s <<<"$6" || true
 	[ -z "$extra_s" ] || read -r -a extra <<<"$extra_s"
 	local name=${fmt%%:*} size=${fmt#*:} log=$work/$label-$pio-$rio
 	[ "$pio" != dmabuf ] || pdonor=(--dmabuf-from /dev/video24)
 	[ "$rio" != dmabuf ] || rdonor=(--dmabuf-from /dev/video25)
-	[ "$rio" != read ] || fps=5 bufs=()
 	local what="$label: $pio producer -> $rio reader, $fmt"
 
-	lc_info "$what, $FRAMES frames at $fps/s (uptime $(uptime_s))"
+	lc_info "$what, $FRAMES frames in lock step (uptime $(uptime_s))"
+	rm -f "$progress"
 	# The reader starts first, on the announced format, so it sees frame 0.
-	if ! echo "$fourcc:$size@$fps" >"/sys/class/video4linux/$out/format"; then
+	if ! echo "$fourcc:$size@30" >"/sys/class/video4linux/$out/format"; then
 		lc_fail "$what: announce $fourcc:$size through sysfs" || true
 		return 0
 	fi
-	timeout 60 "$progs/lc-consume" -d "/dev/$cap" -i "$rio" "${rdonor[@]}" "${bufs[@]}" \
-		-n "$FRAMES" --timeout-ms 5000 --expect-format "$fmt" --expect-all \
-		--expect-first-seq 0 >"$log.reader" 2>&1 &
+	timeout 120 "$progs/lc-consume" -d "/dev/$cap" -i "$rio" "${rdonor[@]}" -b 4 \
+		-n "$FRAMES" --timeout-ms 20000 --expect-format "$fmt" --expect-all \
+		--expect-first-seq 0 --progress "$progress" >"$log.reader" 2>&1 &
 	rpid=$!
 	if ! wait_readers "$out" 1; then
 		wait "$rpid" || true
@@ -132,8 +136,9 @@ run_one() {
 		lc_fail "$what: reader streams within 10 s" || true
 		return 0
 	fi
-	timeout 60 "$progs/lc-produce" -d "/dev/$out" -i "$pio" "${pdonor[@]}" -f "$name" \
-		-s "$size" -r "$fps" -n "$FRAMES" "${extra[@]}" >"$log.producer" 2>&1 || prc=$?
+	timeout 120 "$progs/lc-produce" -d "/dev/$out" -i "$pio" "${pdonor[@]}" -f "$name" \
+		-s "$size" -r 0 -n "$FRAMES" --pace "$progress:2" --timeout-ms 20000 "${extra[@]}" \
+		>"$log.producer" 2>&1 || prc=$?
 	wait "$rpid" || rrc=$?
 	load_result P "$log.producer"
 	load_result R "$log.reader"
@@ -172,14 +177,12 @@ done
 excl_run() {
 	local pio=$1 rio=$2 fmt=$3 name=${3%%:*} size=${3#*:} ppid prc=0 rrc=0
 	local log=$work/exclusive-$pio-$rio what="exclusive_caps: $pio producer -> $rio reader, $3"
-	local fps=30 bufs=(-b 32)
-	[ "$rio" != read ] || fps=5 bufs=()
 	lc_info "$what (uptime $(uptime_s))"
-	timeout 90 "$progs/lc-produce" -d /dev/video26 -i "$pio" -f "$name" -s "$size" \
-		-r "$fps" -n 0 -t 60 >"$log.producer" 2>&1 &
+	timeout 120 "$progs/lc-produce" -d /dev/video26 -i "$pio" -f "$name" -s "$size" \
+		-r 15 -n 0 -t 90 >"$log.producer" 2>&1 &
 	ppid=$!
-	timeout 60 "$progs/lc-consume" -d /dev/video26 -i "$rio" "${bufs[@]}" -n "$FRAMES" \
-		--timeout-ms 5000 --wait-capture-ms 10000 --expect-format "$3" \
+	timeout 80 "$progs/lc-consume" -d /dev/video26 -i "$rio" -b 32 -n 32 \
+		--timeout-ms 20000 --wait-capture-ms 30000 --expect-format "$3" \
 		--wait-format-ms 10000 --expect-all >"$log.reader" 2>&1 || rrc=$?
 	kill -TERM "$ppid" 2>/dev/null || true
 	wait "$ppid" || prc=$?
@@ -194,11 +197,11 @@ excl_run() {
 	fi
 	check "$what: producer ran without error until stopped" \
 		expect P rc=0 result=pass interrupted=1
-	check "$what: reader got $FRAMES consecutive frames, every byte right, exact bytesused" \
-		expect R rc=0 result=pass received="$FRAMES" missed=0 v4l2_gaps=0 torn=0 \
+	check "$what: reader got 32 consecutive frames, every byte right, exact bytesused" \
+		expect R rc=0 result=pass received=32 missed=0 v4l2_gaps=0 torn=0 \
 		bad_size=0 seq_mismatch=0
 }
 excl_run write mmap YUYV:640x480
-excl_run mmap read NV12:1280x720
+excl_run mmap userptr NV12:1280x720
 
 lc_unload

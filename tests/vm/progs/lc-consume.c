@@ -54,6 +54,7 @@ struct opts {
 	uint32_t wait_format_ms;
 	int lenient_fmt;
 	int no_cap_check;
+	const char *progress; /* --progress FILE */
 	int verbose;
 };
 
@@ -83,6 +84,7 @@ struct ctx {
 	size_t frame_size; /* 0 for compressed */
 	uint8_t *scratch; /* bars: expected frame */
 	size_t overlong; /* bytesused of the current buffer if > its length */
+	int progress_fd; /* --progress: -1 if not used */
 	struct stats st;
 };
 
@@ -130,6 +132,8 @@ static void usage(FILE *fp)
 "                             (reader started before the producer set it)\n"
 "      --lenient-fmt          G_FMT bytesperline/sizeimage mismatches only noted\n"
 "      --no-cap-check         do not require VIDEO_CAPTURE in QUERYCAP\n"
+"      --progress FILE        keep the number of frames received so far in FILE\n"
+"                             (rewritten after each frame; lc-produce --pace reads it)\n"
 "  -v, --verbose              one line per frame\n"
 "  -h, --help\n"
 "\n"
@@ -143,7 +147,7 @@ enum {
 	O_DMABUF_FROM = 256, O_TIMEOUT, O_TIMEOUT_OK, O_SLOW, O_EXPECT_FORMAT, O_SAMPLED,
 	O_SNAPSHOT, O_SNAPSHOT_FRAME, O_STATS_JSON, O_EXPECT_ALL, O_EXPECT_FIRST,
 	O_EXPECT_TS, O_ALLOW_FOREIGN, O_ALLOW_ERROR_BUFS, O_MAX_LAT, O_MIN_FPS,
-	O_WAIT_CAPTURE, O_WAIT_FORMAT, O_LENIENT_FMT, O_NO_CAP_CHECK,
+	O_WAIT_CAPTURE, O_WAIT_FORMAT, O_LENIENT_FMT, O_NO_CAP_CHECK, O_PROGRESS,
 };
 
 static int parse_args(int argc, char **argv, struct opts *o)
@@ -177,6 +181,7 @@ static int parse_args(int argc, char **argv, struct opts *o)
 		{ "wait-format-ms", required_argument, NULL, O_WAIT_FORMAT },
 		{ "lenient-fmt", no_argument, NULL, O_LENIENT_FMT },
 		{ "no-cap-check", no_argument, NULL, O_NO_CAP_CHECK },
+		{ "progress", required_argument, NULL, O_PROGRESS },
 		{ NULL, 0, NULL, 0 },
 	};
 	char err[512];
@@ -324,6 +329,9 @@ static int parse_args(int argc, char **argv, struct opts *o)
 			break;
 		case O_NO_CAP_CHECK:
 			o->no_cap_check = 1;
+			break;
+		case O_PROGRESS:
+			o->progress = optarg;
 			break;
 		default:
 			usage(stderr);
@@ -582,6 +590,14 @@ static void process_frame(struct ctx *c, const uint8_t *p, size_t bytesused, int
 		st->bad_size++;
 	if (o->snapshot && !st->snapshot_done && st->received == o->snapshot_frame)
 		snapshot(c, p, bytesused);
+	if (c->progress_fd >= 0) {
+		/* fixed width, one pwrite: a reader of the file sees whole numbers */
+		char line[24];
+
+		snprintf(line, sizeof(line), "%20llu\n", (unsigned long long)st->received);
+		if (pwrite(c->progress_fd, line, 21, 0) != 21)
+			lc_err("--progress %s: write failed: %s", o->progress, strerror(errno));
+	}
 }
 
 static int setup_device(struct ctx *c)
@@ -864,6 +880,15 @@ int main(int argc, char **argv)
 	sigaction(SIGTERM, &sa, NULL);
 	lc_seqtrack_init(&st->track);
 
+	c.progress_fd = -1;
+	if (c.o.progress) {
+		c.progress_fd = open(c.o.progress, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+		if (c.progress_fd < 0 ||
+		    pwrite(c.progress_fd, "                   0\n", 21, 0) != 21) {
+			lc_err("--progress: cannot write %s: %s", c.o.progress, strerror(errno));
+			return 2;
+		}
+	}
 	rc = setup_device(&c);
 	if (rc)
 		return rc < 0 ? 2 : 1;

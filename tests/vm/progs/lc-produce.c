@@ -57,6 +57,8 @@ struct opts {
 	uint32_t max_bytes, min_bytes; /* compressed frame sizes */
 	int no_cap_check;
 	int no_poll; /* write(): no poll(POLLOUT) before each frame */
+	const char *pace_file; /* --pace FILE:AHEAD */
+	uint32_t pace_ahead;
 	int verbose;
 };
 
@@ -111,6 +113,9 @@ static void usage(FILE *fp)
 "      --no-cap-check       do not require VIDEO_OUTPUT in QUERYCAP\n"
 "      --no-poll            write(): write each frame without first waiting for\n"
 "                           POLLOUT (as FFmpeg does)\n"
+"      --pace FILE:AHEAD    send frame N only once FILE (lc-consume --progress) says\n"
+"                           the reader has N-AHEAD frames: a reader with more than\n"
+"                           AHEAD buffers then never lacks one, however slow it is\n"
 "  -v, --verbose            one line per frame\n"
 "  -h, --help\n"
 "\n"
@@ -123,7 +128,7 @@ enum {
 	O_DMABUF_FROM = 256, O_STALL_AFTER, O_STALL_MS, O_STREAMON, O_STREAMON_FIRST,
 	O_NO_STREAMOFF, O_NO_DRAIN, O_LINGER, O_TIMEOUT, O_WRITE_CHUNK, O_OBS_FMT,
 	O_NO_PARM, O_PARM_FPS, O_TS_ZERO, O_SEQ_START, O_STREAM_ID, O_WAIT_READERS,
-	O_WAIT_READERS_MS, O_FRAME_BYTES, O_NO_CAP_CHECK, O_NO_POLL,
+	O_WAIT_READERS_MS, O_FRAME_BYTES, O_NO_CAP_CHECK, O_NO_POLL, O_PACE,
 };
 
 static int parse_args(int argc, char **argv, struct opts *o)
@@ -161,6 +166,7 @@ static int parse_args(int argc, char **argv, struct opts *o)
 		{ "frame-bytes", required_argument, NULL, O_FRAME_BYTES },
 		{ "no-cap-check", no_argument, NULL, O_NO_CAP_CHECK },
 		{ "no-poll", no_argument, NULL, O_NO_POLL },
+		{ "pace", required_argument, NULL, O_PACE },
 		{ NULL, 0, NULL, 0 },
 	};
 	char err[512];
@@ -330,6 +336,19 @@ static int parse_args(int argc, char **argv, struct opts *o)
 		case O_NO_CAP_CHECK:
 			o->no_cap_check = 1;
 			break;
+		case O_PACE: {
+			char *colon = strrchr(optarg, ':');
+
+			if (!colon || colon == optarg) {
+				lc_err("--pace: expected FILE:AHEAD, got '%s'", optarg);
+				return -1;
+			}
+			*colon = '\0';
+			o->pace_file = optarg;
+			if (lc_opt_u32("--pace AHEAD", colon + 1, &o->pace_ahead))
+				return -1;
+			break;
+		}
 		case O_NO_POLL:
 			o->no_poll = 1;
 			break;
@@ -453,6 +472,49 @@ static int set_parm(struct lc_dev *d, const struct opts *o)
 		return -1;
 	printf("checked: S_PARM(OUTPUT) ok, timeperframe now %u/%u\n", tpf->numerator,
 	       tpf->denominator);
+	return 0;
+}
+
+/* Frames the reader has received according to its --progress file (0 while
+ * the file is missing or empty). */
+static uint64_t reader_progress(const char *path)
+{
+	char buf[32];
+	ssize_t n;
+	int fd = open(path, O_RDONLY);
+
+	if (fd < 0)
+		return 0;
+	n = pread(fd, buf, sizeof(buf) - 1, 0);
+	close(fd);
+	if (n <= 0)
+		return 0;
+	buf[n] = '\0';
+	return strtoull(buf, NULL, 10);
+}
+
+/* --pace: waits until the reader has frame i - AHEAD; 0, or -1 (reported)
+ * when it makes no progress for timeout_ms. */
+static int pace_wait(const struct opts *o, uint64_t i)
+{
+	uint64_t got = reader_progress(o->pace_file), last = got;
+	uint64_t until = lc_now_ns() + (uint64_t)o->timeout_ms * 1000000ull;
+
+	while (got + o->pace_ahead < i && !stop_flag) {
+		if (lc_now_ns() > until) {
+			lc_err("--pace: the reader stayed at %llu frames for %u ms (frame %llu "
+			       "waits for it to reach %llu): is it reading, or stuck?",
+			       (unsigned long long)got, o->timeout_ms, (unsigned long long)i,
+			       (unsigned long long)(i - o->pace_ahead));
+			return -1;
+		}
+		lc_sleep_ms(2);
+		got = reader_progress(o->pace_file);
+		if (got != last) {
+			last = got;
+			until = lc_now_ns() + (uint64_t)o->timeout_ms * 1000000ull;
+		}
+	}
 	return 0;
 }
 
@@ -647,6 +709,10 @@ int main(int argc, char **argv)
 				late++;
 			if (stop_flag)
 				break;
+		}
+		if (o.pace_file && pace_wait(&o, i)) {
+			rc = 3;
+			break;
 		}
 
 		/* get a buffer to fill */
