@@ -40,8 +40,13 @@ static bool loopcam_type_ok(struct loopcam_fh *lfh, u32 type)
 
 	switch (type) {
 	case V4L2_BUF_TYPE_VIDEO_OUTPUT:
+		/*
+		 * With no producer, a node whose format keep_format holds
+		 * shows CAPTURE, yet a new producer (OBS restarting its
+		 * virtual camera) may take it over.
+		 */
 		return lfh->node->kind != LOOPCAM_NODE_CAPTURE &&
-		       ((caps & V4L2_CAP_VIDEO_OUTPUT) ||
+		       ((caps & V4L2_CAP_VIDEO_OUTPUT) || !lfh->dev->producer ||
 			lfh->dev->producer == lfh);
 	case V4L2_BUF_TYPE_VIDEO_CAPTURE:
 		return lfh->node->kind != LOOPCAM_NODE_OUTPUT &&

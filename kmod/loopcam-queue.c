@@ -9,7 +9,9 @@
  * are never torn, and a reader with no queued buffer just loses that frame
  * (its sequence counter skips one, as V4L2 specifies for dropped frames).
  * The producer's buffer is done as soon as the copies are made: a slow
- * reader never holds the producer back.
+ * reader never holds the producer back. A frame written whole in one
+ * write() call is copied straight from the producer's memory, so each
+ * reader costs one copy whichever way the producer sends.
  */
 
 #include <linux/uaccess.h>
@@ -49,6 +51,51 @@ static u64 loopcam_reader_timestamp(u64 producer_ns, u64 now)
 	return now;
 }
 
+/*
+ * The buffer a reader gets the next frame in, or NULL when it loses this
+ * frame (counted): it has no buffer queued, or its buffers were set up for
+ * another format and it waits for V4L2_EVENT_SOURCE_CHANGE handling
+ * instead of getting frames it would misread.
+ */
+static struct loopcam_buffer *loopcam_reader_take(struct loopcam_device *dev,
+						  struct loopcam_fh *r,
+						  size_t bytes)
+{
+	struct loopcam_buffer *buf;
+	struct vb2_buffer *vb;
+
+	buf = list_first_entry_or_null(&r->cap_ready, struct loopcam_buffer,
+				       list);
+	if (!buf || !loopcam_same_frame_format(&r->stream_fmt, &dev->fmt))
+		goto drop;
+	list_del(&buf->list);
+	vb = &buf->vb.vb2_buf;
+	if (vb2_plane_vaddr(vb, 0) && vb2_plane_size(vb, 0) >= bytes)
+		return buf;
+	vb2_buffer_done(vb, VB2_BUF_STATE_ERROR);
+drop:
+	r->sequence++;
+	r->dropped++;
+	return NULL;
+}
+
+/* Hand a reader its buffer, now holding a whole frame of @bytes. */
+static void loopcam_reader_give(struct loopcam_fh *r,
+				struct loopcam_buffer *buf, size_t bytes,
+				u64 timestamp_ns)
+{
+	struct vb2_buffer *vb = &buf->vb.vb2_buf;
+
+	vb2_set_plane_payload(vb, 0, bytes);
+	buf->vb.sequence = r->sequence++;
+	buf->vb.field = V4L2_FIELD_NONE;
+	/* Never backwards for this reader, whatever the producer did. */
+	vb->timestamp = max(timestamp_ns, r->last_timestamp_ns);
+	r->last_timestamp_ns = vb->timestamp;
+	r->received++;
+	vb2_buffer_done(vb, VB2_BUF_STATE_DONE);
+}
+
 /**
  * loopcam_deliver() - offer a frame to every streaming reader
  * @dev: the device, locked.
@@ -60,6 +107,7 @@ void loopcam_deliver(struct loopcam_device *dev, const void *frame,
 		     size_t bytes, u64 timestamp_ns)
 {
 	u64 now = ktime_get_ns();
+	struct loopcam_buffer *buf;
 	struct loopcam_fh *r;
 
 	lockdep_assert_held(&dev->lock);
@@ -67,41 +115,47 @@ void loopcam_deliver(struct loopcam_device *dev, const void *frame,
 	dev->last_delivery_ns = now;
 
 	list_for_each_entry(r, &dev->readers, reader_entry) {
-		struct loopcam_buffer *buf;
-		struct vb2_buffer *vb;
-		void *vaddr;
-
-		buf = list_first_entry_or_null(&r->cap_ready,
-					       struct loopcam_buffer, list);
-		/*
-		 * A reader whose buffers were set up for another format
-		 * waits for V4L2_EVENT_SOURCE_CHANGE handling instead of
-		 * getting frames it would misread.
-		 */
-		if (!buf || !loopcam_same_frame_format(&r->stream_fmt, &dev->fmt)) {
-			r->sequence++;
-			r->dropped++;
+		buf = loopcam_reader_take(dev, r, bytes);
+		if (!buf)
 			continue;
-		}
-		list_del(&buf->list);
-		vb = &buf->vb.vb2_buf;
-		vaddr = vb2_plane_vaddr(vb, 0);
-		if (!vaddr || vb2_plane_size(vb, 0) < bytes) {
-			r->sequence++;
-			r->dropped++;
-			vb2_buffer_done(vb, VB2_BUF_STATE_ERROR);
-			continue;
-		}
-		memcpy(vaddr, frame, bytes);
-		vb2_set_plane_payload(vb, 0, bytes);
-		buf->vb.sequence = r->sequence++;
-		buf->vb.field = V4L2_FIELD_NONE;
-		/* Never backwards for this reader, whatever the producer did. */
-		vb->timestamp = max(timestamp_ns, r->last_timestamp_ns);
-		r->last_timestamp_ns = vb->timestamp;
-		r->received++;
-		vb2_buffer_done(vb, VB2_BUF_STATE_DONE);
+		memcpy(vb2_plane_vaddr(&buf->vb.vb2_buf, 0), frame, bytes);
+		loopcam_reader_give(r, buf, bytes, timestamp_ns);
 	}
+}
+
+/*
+ * A whole frame written by the producer in one write() call goes straight
+ * from its memory into the readers' buffers: one copy per reader, none
+ * when no reader waits. The first reader's copy comes from userspace; a
+ * fault there fails the write before any reader got the frame.
+ */
+static int loopcam_deliver_user(struct loopcam_device *dev,
+				const void __user *ubuf, size_t bytes)
+{
+	u64 now = ktime_get_ns();
+	const void *first = NULL;
+	struct loopcam_buffer *buf;
+	struct loopcam_fh *r;
+	void *vaddr;
+
+	lockdep_assert_held(&dev->lock);
+	dev->last_delivery_ns = now;
+
+	list_for_each_entry(r, &dev->readers, reader_entry) {
+		buf = loopcam_reader_take(dev, r, bytes);
+		if (!buf)
+			continue;
+		vaddr = vb2_plane_vaddr(&buf->vb.vb2_buf, 0);
+		if (first) {
+			memcpy(vaddr, first, bytes);
+		} else if (copy_from_user(vaddr, ubuf, bytes)) {
+			list_add(&buf->list, &r->cap_ready);
+			return -EFAULT;
+		}
+		first = vaddr;
+		loopcam_reader_give(r, buf, bytes, now);
+	}
+	return 0;
 }
 
 /* Keep a copy of the producer's frame: as placeholder, or to repeat it. */
@@ -122,11 +176,16 @@ static void loopcam_keep_frame(struct loopcam_device *dev,
 }
 
 /* A whole frame from the producer, by buffer or by write(). */
-static void loopcam_produce(struct loopcam_device *dev, const void *frame,
-			    size_t bytes, u64 timestamp_ns)
+static void loopcam_count_frame(struct loopcam_device *dev)
 {
 	dev->frames++;
 	dev->last_frame_ns = ktime_get_ns();
+}
+
+static void loopcam_produce(struct loopcam_device *dev, const void *frame,
+			    size_t bytes, u64 timestamp_ns)
+{
+	loopcam_count_frame(dev);
 	if (dev->grab_placeholder) {
 		/* timeout_image_io: this frame becomes the placeholder. */
 		dev->grab_placeholder = false;
@@ -541,6 +600,24 @@ int loopcam_queue_init(struct loopcam_fh *lfh, struct vb2_queue *q, u32 type)
 	return vb2_queue_init(q);
 }
 
+/* write() of one whole frame: no staging copy (see loopcam_deliver_user). */
+static ssize_t loopcam_write_whole(struct loopcam_fh *lfh,
+				   const char __user *buf, size_t bytes)
+{
+	struct loopcam_device *dev = lfh->dev;
+	int ret;
+
+	loopcam_set_producer_active(dev, true);
+	ret = loopcam_deliver_user(dev, buf, bytes);
+	if (ret)
+		return ret;
+	loopcam_count_frame(dev);
+	/* Nothing is kept: sustain_framerate starts from the next frame. */
+	dev->staging.bytes = 0;
+	dev->out_sequence++;
+	return bytes;
+}
+
 /**
  * loopcam_write_frame() - take producer data given by write()
  * @lfh: the producer's handle; the device is locked.
@@ -561,6 +638,16 @@ ssize_t loopcam_write_frame(struct loopcam_fh *lfh, const char __user *buf,
 	size_t n;
 
 	lockdep_assert_held(&dev->lock);
+	if (loopcam_is_compressed(dev))
+		frame = min(count, frame);
+	/*
+	 * A whole frame in one call needs no assembly, and no kept copy
+	 * unless it is to become the placeholder or be repeated.
+	 */
+	if (!lfh->write_pos && count >= frame && !dev->grab_placeholder &&
+	    !dev->sustain_framerate)
+		return loopcam_write_whole(lfh, buf, frame);
+
 	if (loopcam_frame_reserve(st, frame))
 		return -ENOMEM;
 	if (lfh->write_pos >= frame)

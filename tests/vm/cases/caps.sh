@@ -6,9 +6,11 @@
 # QUERYCAP, G_FMT, S_PARM, S_FMT of the G_FMT struct, STREAMON without
 # REQBUFS, write()) turns it into CAPTURE only and frames reach a reader;
 # newest OBS's double STREAMON both succeed; after STREAMOFF + close it is
-# OUTPUT again, unless keep_format=1 holds CAPTURE. Split nodes: the output
-# node is OUTPUT only and the capture node CAPTURE only at all times, their
-# bus_info strings are not prefixes of each other, card is card_label.
+# OUTPUT again, unless keep_format=1 holds CAPTURE (a new producer may
+# still take the kept node over, so OBS can restart its camera). Split
+# nodes: the output node is OUTPUT only and the capture node CAPTURE only
+# at all times, their bus_info strings are not prefixes of each other, card
+# is card_label.
 # exclusive_caps=0: both at all times. On every kind of node a second
 # producer gets EBUSY from REQBUFS, STREAMON and write() on another handle.
 set -uo pipefail
@@ -82,6 +84,15 @@ lc_check "exclusive: OBS 29.0.2-like producer sends 30 frames and closes" \
 expect_dir "exclusive, keep_format=1, producer closed" $EX capture
 lc_check "exclusive, keep_format=1: G_FMT(CAPTURE) keeps the producer's format" \
 	"$PROBE" ops $EX g_fmt:cap:YUYV:640x480
+lc_info "exclusive, keep_format=1: OBS 29.0.2 (which checks no caps) restarts its virtual camera on the kept node"
+bg_start obs29again "$PRODUCE" -d $EX --obs-fmt --no-cap-check --streamon -i write -f YUYV -s 640x480 -r 30 -t 120
+lc_check "exclusive, keep_format=1: a reader gets 30 whole frames from the restarted producer" \
+	"$CONSUME" -d $EX -n 30 --wait-capture-ms 5000 --expect-format YUYV:640x480
+second_producer $EX
+kill -TERM "${bg_pids[obs29again]}"
+lc_check "exclusive, keep_format=1: the restarted producer's G_FMT/S_PARM/S_FMT/STREAMON/writes succeeded" \
+	bg_wait obs29again
+expect_dir "exclusive, keep_format=1, restarted producer closed" $EX capture
 lc_check "v4l2-ctl -c keep_format=0" v4l2-ctl -d $EX -c keep_format=0
 expect_dir "exclusive, keep_format back to 0" $EX output
 lc_unload
