@@ -168,6 +168,8 @@ int loopcam_set_announced_format(struct loopcam_device *dev,
 		pix.sizeimage = 0;
 	loopcam_fmt_fill(&pix, info);
 	dev->fmt = pix;
+	/* A rate alone (v4l2loopback-ctl set-fps) chooses no format. */
+	dev->format_chosen |= f->fourcc || f->width || f->height;
 	return 0;
 }
 
@@ -231,6 +233,7 @@ static void loopcam_init_format(struct loopcam_device *dev)
 	dev->timeperframe.numerator = f->fps_num ? f->fps_den : 1;
 	dev->timeperframe.denominator = f->fps_num ? f->fps_num :
 						     LOOPCAM_DEFAULT_FPS;
+	dev->format_chosen = f->fourcc || f->width || f->height;
 }
 
 static int loopcam_register_node(struct loopcam_device *dev, unsigned int i,

@@ -300,6 +300,7 @@ static int loopcam_s_fmt_out(struct file *file, void *priv,
 		  pix->height != dev->fmt.height ||
 		  pix->sizeimage != dev->fmt.sizeimage;
 	dev->fmt = *pix;
+	dev->format_chosen = true;
 	lfh->write_pos = 0;
 	if (changed) {
 		lc_dbg(1, dev, "format %ux%u %p4cc, %u bytes\n", pix->width,

@@ -4,8 +4,8 @@
  *
  * The parameters are v4l2loopback's, so existing modprobe.d files and
  * scripts (and OBS Studio's "modprobe v4l2loopback exclusive_caps=1
- * card_label=...") work unchanged; split_nodes, capture_nr, max_readers
- * and default_format are loopcam's own. Values out of range fail the load with
+ * card_label=...") work unchanged; split_nodes, capture_nr, max_readers,
+ * default_format and max_memory_mb are loopcam's own. Values out of range fail the load with
  * a message instead of being clamped.
  */
 
@@ -76,6 +76,10 @@ MODULE_PARM_DESC(max_width, "largest frame width (default 8192)");
 int loopcam_max_height = 8192;
 module_param_named(max_height, loopcam_max_height, int, 0444);
 MODULE_PARM_DESC(max_height, "largest frame height (default 8192)");
+
+unsigned int loopcam_max_memory_mb;
+module_param_named(max_memory_mb, loopcam_max_memory_mb, uint, 0644);
+MODULE_PARM_DESC(max_memory_mb, "most memory the buffers of all devices may take together, in MiB (default 0 = half of RAM)");
 
 /* Guards loopcam_devices: adding, finding and removing devices. */
 DEFINE_MUTEX(loopcam_devices_lock);

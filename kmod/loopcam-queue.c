@@ -14,6 +14,7 @@
  * reader costs one copy whichever way the producer sends.
  */
 
+#include <linux/mm.h>
 #include <linux/uaccess.h>
 #include <media/v4l2-event.h>
 #include <media/videobuf2-vmalloc.h>
@@ -362,10 +363,48 @@ static int loopcam_queue_setup(struct vb2_queue *q, unsigned int *nbuffers,
 	return 0;
 }
 
+/* Bytes of MMAP buffer memory all devices hold together. */
+static atomic_long_t loopcam_memory_used = ATOMIC_LONG_INIT(0);
+
+static unsigned long loopcam_memory_budget(void)
+{
+	if (loopcam_max_memory_mb)
+		return (unsigned long)loopcam_max_memory_mb << 20;
+	return (totalram_pages() << PAGE_SHIFT) / 2;
+}
+
+/*
+ * Buffers the kernel allocates (MMAP) count against one budget for all
+ * devices, so that no user of the nodes can pin all memory with many
+ * devices, handles and large frames. A buffer over budget fails; vb2 then
+ * gives REQBUFS fewer buffers, or ENOMEM when none fit.
+ */
 static int loopcam_buf_init(struct vb2_buffer *vb)
 {
-	INIT_LIST_HEAD(&to_loopcam_buffer(vb)->list);
+	struct loopcam_buffer *buf = to_loopcam_buffer(vb);
+	struct loopcam_fh *lfh = vb2_get_drv_priv(vb->vb2_queue);
+	size_t size = PAGE_ALIGN(vb2_plane_size(vb, 0));
+
+	INIT_LIST_HEAD(&buf->list);
+	buf->charged = 0;
+	if (vb->memory != VB2_MEMORY_MMAP)
+		return 0;
+	if (atomic_long_add_return(size, &loopcam_memory_used) >
+	    loopcam_memory_budget()) {
+		atomic_long_sub(size, &loopcam_memory_used);
+		lc_dbg(1, lfh->dev, "buffer memory budget (max_memory_mb) reached\n");
+		return -ENOMEM;
+	}
+	buf->charged = size;
 	return 0;
+}
+
+static void loopcam_buf_cleanup(struct vb2_buffer *vb)
+{
+	struct loopcam_buffer *buf = to_loopcam_buffer(vb);
+
+	atomic_long_sub(buf->charged, &loopcam_memory_used);
+	buf->charged = 0;
 }
 
 /* ---- the producer's OUTPUT queue ---- */
@@ -500,6 +539,7 @@ static void loopcam_out_stop_streaming(struct vb2_queue *q)
 static const struct vb2_ops loopcam_out_qops = {
 	.queue_setup = loopcam_queue_setup,
 	.buf_init = loopcam_buf_init,
+	.buf_cleanup = loopcam_buf_cleanup,
 	.buf_out_validate = loopcam_out_buf_validate,
 	.buf_prepare = loopcam_out_buf_prepare,
 	.buf_queue = loopcam_out_buf_queue,
@@ -568,6 +608,7 @@ static void loopcam_cap_stop_streaming(struct vb2_queue *q)
 static const struct vb2_ops loopcam_cap_qops = {
 	.queue_setup = loopcam_queue_setup,
 	.buf_init = loopcam_buf_init,
+	.buf_cleanup = loopcam_buf_cleanup,
 	.buf_prepare = loopcam_cap_buf_prepare,
 	.buf_queue = loopcam_cap_buf_queue,
 	.start_streaming = loopcam_cap_start_streaming,

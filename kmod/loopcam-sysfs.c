@@ -28,9 +28,14 @@ static ssize_t format_show(struct device *d, struct device_attribute *attr,
 	int n;
 
 	mutex_lock(&dev->lock);
-	n = loopcam_fmt_print(buf, PAGE_SIZE - 1, &dev->fmt, &dev->timeperframe);
+	/* Empty until chosen: see struct loopcam_device.format_chosen. */
+	n = 0;
+	if (dev->format_chosen || dev->format_set) {
+		n = loopcam_fmt_print(buf, PAGE_SIZE - 1, &dev->fmt,
+				      &dev->timeperframe);
+		buf[n++] = '\n';
+	}
 	mutex_unlock(&dev->lock);
-	buf[n++] = '\n';
 	return n;
 }
 

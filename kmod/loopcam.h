@@ -45,6 +45,7 @@ extern int loopcam_max_buffers;
 extern int loopcam_max_openers;
 extern int loopcam_max_width;
 extern int loopcam_max_height;
+extern unsigned int loopcam_max_memory_mb;
 
 #define lc_dbg(level, dev, fmt, arg...)                                       \
 	do {                                                                  \
@@ -147,6 +148,10 @@ struct loopcam_frame {
  * @fmt: the format readers receive (announced or set by the producer).
  * @timeperframe: frame interval.
  * @format_set: a producer set @fmt (it is no longer just announced).
+ * @format_chosen: someone chose @fmt, not just a rate (module parameter,
+ *	control device, sysfs, or a producer's S_FMT); until then sysfs
+ *	"format" reads empty, as v4l2loopback's does before a format is
+ *	negotiated (v4l2loopback-ctl 0.12's set-caps relies on that).
  * @openers: open file handles on all nodes.
  * @producer: file handle that owns the OUTPUT side, or NULL.
  * @producer_active: the producer streams (STREAMON or write()).
@@ -190,6 +195,7 @@ struct loopcam_device {
 	struct v4l2_pix_format fmt;
 	struct v4l2_fract timeperframe;
 	bool format_set;
+	bool format_chosen;
 
 	unsigned int openers;
 	struct loopcam_fh *producer;
@@ -272,6 +278,7 @@ struct loopcam_fh {
 struct loopcam_buffer {
 	struct vb2_v4l2_buffer vb;
 	struct list_head list;
+	size_t charged;
 };
 
 static inline struct loopcam_fh *to_loopcam_fh(struct file *file)

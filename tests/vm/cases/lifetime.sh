@@ -8,6 +8,13 @@
 # - CTL_ADD / CTL_QUERY round trip (v4l2loopback's and the legacy numbers):
 #   the node appears with the label, QUERY reports it, a taken number gives
 #   EEXIST, the new device streams.
+# - Malformed control-device requests (lc-ctl-abuse: NULL and unmapped
+#   pointers, labels without a NUL, sizes, counts and numbers out of range,
+#   bad extension fields, removing a streaming device) fail with the right
+#   errno while a device streams, CTL_QUERY returns no stale bytes, and the
+#   module still adds and removes devices.
+# - max_memory_mb: MMAP buffers of all devices share one budget; REQBUFS
+#   gets fewer buffers, then ENOMEM, and the memory comes back on close.
 # - SIGKILL of producers and readers mid-stream (MMAP, USERPTR, read(),
 #   write(), a reader idle in poll) leaves the device usable (a reader
 #   survives its producer being killed and gets the next producer's frames)
@@ -112,6 +119,17 @@ lc_check "reader gets 30 whole frames on the CTL_ADDed device" bg_wait r0
 kill -TERM "${bg_pids[p0]}"
 lc_check "producer on the CTL_ADDed device ran without error" bg_wait p0
 
+lc_info "malformed control-device requests while $DEV streams"
+bg_start pa "$PRODUCE" -d $DEV -r 30 -t 120
+bg_start ra "$CONSUME" -d $DEV -t 120
+wait_readers $DEV 1 || true
+lc_check "bad pointers, labels, sizes, counts, numbers, extension fields, removing a streaming device: clean errors, module usable" \
+	"$P/lc-ctl-abuse" --streaming 51
+lc_check "$DEV streamed on through the bad requests (reader still running)" kill -0 "${bg_pids[ra]}"
+kill -TERM "${bg_pids[pa]}" "${bg_pids[ra]}"
+lc_check "producer ran without error through the bad requests" bg_wait pa
+lc_check "reader got only whole frames through the bad requests" bg_wait ra
+
 # ---- SIGKILL mid-stream ------------------------------------------------------------------
 lc_info "SIGKILL: MMAP producer, MMAP reader, read() reader"
 bg_start k1p "$PRODUCE" -d $DEV -i mmap -r 30 -t 600
@@ -154,4 +172,25 @@ lc_check "reader gets 30 whole frames" bg_wait r9
 kill -TERM "${bg_pids[p9]}"
 lc_check "producer ran without error" bg_wait p9
 lc_check "CTL_REMOVE 51" "$PROBE" ctl remove:51
+lc_unload
+
+# ---- max_memory_mb: one budget for all MMAP buffers ------------------------------------
+# 640x480 YUYV frames are 614400 bytes (150 pages): 3 fit in 2 MiB, 4 do not.
+DEV=/dev/video56
+lc_load devices=1 video_nr=56 max_memory_mb=2 || exit 1
+lc_wait_dev $DEV || exit 1
+out=$("$PROBE" ops $DEV reqbufs:cap:8 reqbufs:cap:0 reqbufs:cap:3 2>&1)
+printf '%s\n' "$out" | sed 's/^/  /'
+expect_eq "max_memory_mb=2: REQBUFS(8) of 614400-byte buffers gives" \
+	"$(sed -n 's/^ *reqbufs gave //p' <<<"$out" | head -n 1)" 3
+expect_eq "max_memory_mb=2: after REQBUFS(0), REQBUFS(3) gives" \
+	"$(sed -n 's/^ *reqbufs gave //p' <<<"$out" | tail -n 1)" 3
+bg_start rm "$CONSUME" -d $DEV -i mmap -b 3 -t 120
+wait_readers $DEV 1 || true
+lc_check "max_memory_mb=2 spent by a reader: another handle's REQBUFS(2) -> ENOMEM" \
+	"$PROBE" ops $DEV reqbufs:cap:2=ENOMEM
+kill -TERM "${bg_pids[rm]}"
+lc_check "the budget-holding reader got only whole frames" bg_wait rm
+lc_check "the reader's memory came back: REQBUFS(3) on another handle succeeds" \
+	"$PROBE" ops $DEV reqbufs:cap:3
 lc_unload
