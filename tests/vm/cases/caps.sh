@@ -10,7 +10,8 @@
 # still take the kept node over, so OBS can restart its camera). Split
 # nodes: the output node is OUTPUT only and the capture node CAPTURE only
 # at all times, their bus_info strings are not prefixes of each other, card
-# is card_label.
+# is card_label; a handle on the output node subscribed to
+# LOOPCAM_EVENT_READERS hears a reader start and stop.
 # exclusive_caps=0: both at all times. On every kind of node a second
 # producer gets EBUSY from REQBUFS, STREAMON and write() on another handle.
 set -uo pipefail
@@ -132,6 +133,14 @@ kill -TERM "${bg_pids[split-prod]}"
 lc_check "split: first producer unaffected by the second" bg_wait split-prod
 expect_dir "split output node, producer gone" $SO output
 expect_dir "split capture node, producer gone" $SC capture
+
+lc_info "LOOPCAM_EVENT_READERS: a handle on the output node learns when readers come and go"
+bg_start readers-event "$PROBE" ops $SO subscribe:readers readers-event:1 readers-event:0
+sleep 2
+lc_check "split: a reader streams on $SC for 2 s (no producer)" \
+	"$CONSUME" -d $SC -t 2 --timeout-ok
+lc_check "split: the output-node handle got LOOPCAM_EVENT_READERS with 1, then with 0 readers" \
+	bg_wait readers-event
 
 lc_info "exclusive_caps=0: a write() producer streams"
 bg_start plain-prod "$PRODUCE" -d $PL -i write -r 30 -t 60

@@ -568,12 +568,33 @@ static int run_op(struct opctx *c, char *op)
 			snprintf(c->detail, sizeof(c->detail), "wrote %zd of %zu bytes", w, len);
 		return 0;
 	}
-	if (strcmp(arg[0], "subscribe") == 0 && na == 2 && strcmp(arg[1], "source_change") == 0) {
+	if (strcmp(arg[0], "subscribe") == 0 && na == 2 &&
+	    (strcmp(arg[1], "source_change") == 0 || strcmp(arg[1], "readers") == 0)) {
 		struct v4l2_event_subscription sub;
 
 		memset(&sub, 0, sizeof(sub));
-		sub.type = V4L2_EVENT_SOURCE_CHANGE;
+		sub.type = arg[1][0] == 's' ? V4L2_EVENT_SOURCE_CHANGE : LOOPCAM_EVENT_READERS;
 		return lc_xioctl(c->d.fd, VIDIOC_SUBSCRIBE_EVENT, &sub) < 0 ? errno : 0;
+	}
+	if (strcmp(arg[0], "readers-event") == 0 && na == 2) {
+		/* the next LOOPCAM_EVENT_READERS (within 10 s) must say N readers */
+		uint32_t want = (uint32_t)strtoul(arg[1], NULL, 0);
+		const struct loopcam_event_readers *payload;
+		struct pollfd pfd = { .fd = c->d.fd, .events = POLLPRI };
+		struct v4l2_event ev;
+
+		if (poll(&pfd, 1, 10000) <= 0) {
+			snprintf(c->detail, sizeof(c->detail), "no event within 10 s");
+			return 0;
+		}
+		memset(&ev, 0, sizeof(ev));
+		if (lc_xioctl(c->d.fd, VIDIOC_DQEVENT, &ev) < 0)
+			return errno;
+		payload = (const void *)ev.u.data;
+		if (ev.type != LOOPCAM_EVENT_READERS || payload->readers != want)
+			snprintf(c->detail, sizeof(c->detail), "event type 0x%x readers %u, expected "
+				 "LOOPCAM_EVENT_READERS with %u", ev.type, payload->readers, want);
+		return 0;
 	}
 	if (strcmp(arg[0], "wait-readers") == 0 && (na == 2 || na == 3)) {
 		/* loopcam's read-only readers control, as lc-produce --wait-readers */
