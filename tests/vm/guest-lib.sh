@@ -121,6 +121,16 @@ lc_wait_dev() {
 	lc_pass "device $dev appears"
 }
 
+# lc_gone DEV: true once the node has disappeared (devtmpfs removes it on
+# unregister), false if it is still there after 5 s.
+lc_gone() {
+	for _ in $(seq 50); do
+		[ -e "$1" ] || return 0
+		sleep 0.1
+	done
+	return 1
+}
+
 # Helpers for cases that run programs in the background and compare
 # values exactly. Background output goes to $LOGS/NAME.log.
 LOGS=/tmp/lc-logs

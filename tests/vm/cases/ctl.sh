@@ -77,14 +77,6 @@ expect_query() {
 	done
 }
 
-# gone DEV: the node disappears (devtmpfs removes it on unregister).
-gone() {
-	for _ in $(seq 50); do
-		[ -e "$1" ] || return 0
-		sleep 0.1
-	done
-	return 1
-}
 
 
 # ==== before the module is loaded ==================================================
@@ -203,7 +195,7 @@ lc_check "module usable after bad input: add 30" "$CTL" add -n After 30
 lc_wait_dev /dev/video30 || true
 expect_eq "module usable after bad input: query 30 label" "$(qv label 30)" After
 lc_check "module usable after bad input: remove 30" "$CTL" remove 30
-lc_check "/dev/video30 gone" gone /dev/video30
+lc_check "/dev/video30 gone" lc_gone /dev/video30
 
 # ==== set-timeout-image ================================================================
 lc_info "set-timeout-image: a PNG made by GStreamer becomes the picture after the timeout"
@@ -244,7 +236,7 @@ lc_check "remove /dev/video7 after close" "$CTL" remove /dev/video7
 lc_check "delete 22 (capture node) removes the split device" "$CTL" delete 22
 lc_check "remove two devices at once: $auto ${pair%% *}" "$CTL" remove "$auto" "${pair%% *}"
 for d in /dev/video7 /dev/video21 /dev/video22 "$auto" ${pair}; do
-	lc_check "$d gone" gone "$d"
+	lc_check "$d gone" lc_gone "$d"
 done
 ctl_out "list --json: no devices left" "[]" list --json
 
@@ -345,7 +337,7 @@ else
 	new_run "set-caps with a rate" set-caps 41 YUYV:640x480@30/1
 	ctl_out "0.15.4 set-caps with a rate took effect" YUYV:640x480@30 get-caps 41
 	new_run "delete" delete /dev/video41
-	lc_check "/dev/video41 gone after 0.15.4 delete" gone /dev/video41
+	lc_check "/dev/video41 gone after 0.15.4 delete" lc_gone /dev/video41
 	if [ -n "$two" ]; then
 		new_run "delete by number" delete "${two#/dev/video}"
 	else

@@ -29,14 +29,6 @@ PROBE=$P/lc-probe
 PRODUCE=$P/lc-produce
 CONSUME=$P/lc-consume
 
-# gone DEV: the node disappears within 5 s.
-gone() {
-	for _ in $(seq 50); do
-		[ -e "$1" ] || return 0
-		sleep 0.1
-	done
-	return 1
-}
 
 # killed NAME...: SIGKILL them, reap them, show what they printed.
 killed() {
@@ -80,7 +72,7 @@ lc_check "$DEV still there after the refused remove" test -c $DEV
 lc_check "$DEV still works after the refused remove (QUERYCAP)" "$PROBE" ops $DEV querycap
 exec 3>&-
 lc_check "CTL_REMOVE 50 after close" "$PROBE" ctl remove:50
-lc_check "$DEV gone after CTL_REMOVE" gone $DEV
+lc_check "$DEV gone after CTL_REMOVE" lc_gone $DEV
 lc_check "CTL_QUERY 50 after removal -> ENODEV" "$PROBE" ctl query:50=ENODEV
 lc_check "CTL_REMOVE 50 again -> ENODEV" "$PROBE" ctl remove:50=ENODEV
 
@@ -90,8 +82,8 @@ lc_check "split device: CTL_REMOVE 53 while its capture node is open -> EBUSY" \
 exec 3>&-
 lc_check "split device: CTL_REMOVE by the capture node's number 54 after close" \
 	"$PROBE" ctl remove:54
-lc_check "$SO gone" gone $SO
-lc_check "$SC gone" gone $SC
+lc_check "$SO gone" lc_gone $SO
+lc_check "$SC gone" lc_gone $SC
 
 lc_check "CTL_ADD 51 'CtlCam', CTL_QUERY 51 gives it back" \
 	"$PROBE" ctl add:51:CtlCam query:51:CtlCam
@@ -108,7 +100,7 @@ lc_check "CTL_ADD -1 picks a free number (${nr:-none})" test -n "$nr"
 [ -z "$nr" ] || lc_check "CTL_REMOVE $nr" "$PROBE" ctl remove:"$nr"
 lc_check "legacy numbers: CTL_ADD 52, CTL_QUERY 52, CTL_REMOVE 52" \
 	"$PROBE" ctl add-legacy:52:Legacy query-legacy:52:Legacy remove-legacy:52
-lc_check "/dev/video52 gone" gone /dev/video52
+lc_check "/dev/video52 gone" lc_gone /dev/video52
 
 DEV=/dev/video51
 lc_info "the CTL_ADDed device streams"
