@@ -714,35 +714,81 @@ static int add_failed(int err)
 	return LC_EXIT_FAILED;
 }
 
-static void print_config(const struct loopcam_device_config *c)
+/* One device's settings, as "key: value" lines or as one JSON object. */
+struct config_printer {
+	bool json;
+	bool first;
+};
+
+static void config_key(struct config_printer *p, const char *key)
 {
+	if (p->json)
+		printf("%s\n  \"%s\": ", p->first ? "{" : ",", key);
+	else
+		printf("%s: ", key);
+	p->first = false;
+}
+
+static void config_end_value(struct config_printer *p)
+{
+	if (!p->json)
+		putchar('\n');
+}
+
+static void config_uint(struct config_printer *p, const char *key, unsigned long v)
+{
+	config_key(p, key);
+	printf("%lu", v);
+	config_end_value(p);
+}
+
+/* A string value; NULL is "none" in text and null in JSON. */
+static void config_str(struct config_printer *p, const char *key, const char *v)
+{
+	config_key(p, key);
+	if (!v)
+		fputs(p->json ? "null" : "none", stdout);
+	else if (p->json)
+		print_json_string(v);
+	else
+		print_escaped(v);
+	config_end_value(p);
+}
+
+static void print_config(const struct loopcam_device_config *c, bool json)
+{
+	struct config_printer p = { .json = json, .first = true };
 	bool split = c->flags & LOOPCAM_FLAG_SPLIT;
 	struct loopcam_format f = c->format;
-	char fmt[64];
+	char node[32], capture[32], fmt[64];
 	unsigned long g;
 
-	printf("device: /dev/video%d\n", c->output_nr);
-	if (split)
-		printf("capture_device: /dev/video%d\n", c->capture_nr);
-	else
-		printf("capture_device: none\n");
-	printf("label: ");
-	print_escaped(c->card_label);
-	printf("\nmode: %s\n", split ? "split" : "combined");
-	printf("exclusive_caps: %d\n", !!(c->flags & LOOPCAM_FLAG_EXCLUSIVE_CAPS));
-	printf("keep_format: %d\n", !!(c->flags & LOOPCAM_FLAG_KEEP_FORMAT));
-	printf("min_width: %u\nmax_width: %u\n", c->min_width, c->max_width);
-	printf("min_height: %u\nmax_height: %u\n", c->min_height, c->max_height);
-	printf("buffers: %u\nmax_openers: %u\nmax_readers: %u\n", c->max_buffers,
-	       c->max_openers, c->max_readers);
-	printf("timeout_ms: %u\n", c->timeout_ms);
+	snprintf(node, sizeof(node), "/dev/video%d", c->output_nr);
+	snprintf(capture, sizeof(capture), "/dev/video%d", c->capture_nr);
 	if (f.fps_num && f.fps_den) {
 		g = gcd(f.fps_num, f.fps_den);
 		f.fps_num /= g;
 		f.fps_den /= g;
 	}
 	format_str(&f, fmt, sizeof(fmt));
-	printf("format: %s\n", fmt);
+
+	config_str(&p, "device", node);
+	config_str(&p, "capture_device", split ? capture : NULL);
+	config_str(&p, "label", c->card_label);
+	config_str(&p, "mode", split ? "split" : "combined");
+	config_uint(&p, "exclusive_caps", !!(c->flags & LOOPCAM_FLAG_EXCLUSIVE_CAPS));
+	config_uint(&p, "keep_format", !!(c->flags & LOOPCAM_FLAG_KEEP_FORMAT));
+	config_uint(&p, "min_width", c->min_width);
+	config_uint(&p, "max_width", c->max_width);
+	config_uint(&p, "min_height", c->min_height);
+	config_uint(&p, "max_height", c->max_height);
+	config_uint(&p, "buffers", c->max_buffers);
+	config_uint(&p, "max_openers", c->max_openers);
+	config_uint(&p, "max_readers", c->max_readers);
+	config_uint(&p, "timeout_ms", c->timeout_ms);
+	config_str(&p, "format", fmt);
+	if (json)
+		fputs("\n}", stdout);
 }
 
 /* Query the device of node @nr; 0, or the errno of the ioctl. */
@@ -896,7 +942,7 @@ static int cmd_add(const struct command *cmd, int argc, char **argv)
 	else
 		printf("/dev/video%d\n", c.output_nr);
 	if (verbose && !query_device(ctl, c.output_nr, &c))
-		print_config(&c);
+		print_config(&c, false);
 	close(ctl);
 	return LC_EXIT_OK;
 }
@@ -995,9 +1041,10 @@ static int cmd_query(const struct command *cmd, int argc, char **argv)
 {
 	struct loopcam_device_config c;
 	int nrs[MAX_DEVICE_ARGS];
-	int i, ctl, ret, err, count;
+	int i, ctl, ret, err, count, printed = 0;
+	bool json = false;
 
-	ret = parse_no_options(cmd, argc, argv, NULL);
+	ret = parse_no_options(cmd, argc, argv, &json);
 	if (ret < 0)
 		ret = parse_devices(cmd, argc, argv, MAX_DEVICE_ARGS, nrs);
 	if (ret >= 0)
@@ -1006,6 +1053,8 @@ static int cmd_query(const struct command *cmd, int argc, char **argv)
 	ret = open_control(&ctl);
 	if (ret)
 		return ret;
+	if (json)
+		putchar('[');
 	for (i = 0; i < count; i++) {
 		err = query_device(ctl, nrs[i], &c);
 		if (err) {
@@ -1018,10 +1067,13 @@ static int cmd_query(const struct command *cmd, int argc, char **argv)
 				      strerror(err));
 			continue;
 		}
-		if (i)
-			putchar('\n');
-		print_config(&c);
+		if (printed)
+			fputs(json ? ",\n" : "\n", stdout);
+		print_config(&c, json);
+		printed++;
 	}
+	if (json)
+		puts("]");
 	close(ctl);
 	return ret;
 }
@@ -1719,12 +1771,14 @@ static const struct command commands[] = {
 	{
 		.name = "query",
 		.run = cmd_query,
-		.synopsis = "DEVICE...",
+		.synopsis = "[--json] DEVICE...",
 		.help =
 		"Print the settings of the devices, one \"key: value\" line each:\n"
 		"device, capture_device, label, mode, exclusive_caps, keep_format,\n"
 		"min_width, max_width, min_height, max_height, buffers, max_openers,\n"
-		"max_readers, timeout_ms, format. A blank line separates devices.\n",
+		"max_readers, timeout_ms, format. A blank line separates devices.\n"
+		"  --json   a JSON array with one object per device, the same keys\n"
+		"           (capture_device is null for a combined device)\n",
 	},
 	{
 		.name = "set-caps",

@@ -6,9 +6,9 @@
 #
 # loopcam-ctl: "module not loaded" before the module is; add (combined with
 # the v4l2loopback-ctl 0.15 option spellings, split with a default format,
-# first free number); list and list --json; query; set-caps/get-caps and
-# set-fps/get-fps in both argument orders, checked through G_FMT/G_PARM of a
-# reader too; set-timeout-image with a PNG made by GStreamer, after which a
+# first free number); list and list --json; query and query --json;
+# set-caps/get-caps and set-fps/get-fps in both argument orders, checked
+# through G_FMT/G_PARM of a reader too; set-timeout-image with a PNG made by GStreamer, after which a
 # reader gets exactly that picture (converted by GStreamer on its own) once
 # the timeout passes; readers while one streams; remove/delete, refused
 # with a clear error while a node is open; bad input (sizes, numbers,
@@ -120,6 +120,17 @@ expect_query 22 device=/dev/video21 capture_device=/dev/video22 label=SplitCtl m
 	exclusive_caps=0 max_openers=4 max_readers=2 timeout_ms=500 min_width=16 max_width=1920 \
 	min_height=16 max_height=1080 format=UYVY:320x240@15
 lc_check "split capture node announces UYVY 320x240 (G_FMT)" "$PROBE" ops /dev/video22 g_fmt:cap:UYVY:320x240
+"$CTL" query --json 7 /dev/video22 >"$work/query.json" 2>&1
+sed 's/^/  query --json: /' "$work/query.json"
+lc_check "query --json 7 /dev/video22: an array of both devices with the text output's values" \
+	python3 -c '
+import json, sys
+d = json.load(open(sys.argv[1]))
+assert [x["device"] for x in d] == ["/dev/video7", "/dev/video21"], d
+assert d[0]["capture_device"] is None and d[0]["label"] == "Ctl Cam" and d[0]["exclusive_caps"] == 1, d[0]
+assert d[1]["capture_device"] == "/dev/video22" and d[1]["mode"] == "split", d[1]
+assert d[1]["max_readers"] == 2 and d[1]["timeout_ms"] == 500 and d[1]["format"] == "UYVY:320x240@15", d[1]
+' "$work/query.json"
 
 auto=$("$CTL" add 2>"$work/err")
 if [[ $auto =~ ^/dev/video[0-9]+$ ]]; then
