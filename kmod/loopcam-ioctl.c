@@ -300,7 +300,9 @@ static int loopcam_s_fmt_out(struct file *file, void *priv,
 		  pix->height != dev->fmt.height ||
 		  pix->sizeimage != dev->fmt.sizeimage;
 	dev->fmt = *pix;
-	dev->format_chosen = true;
+	/* The format is the producer's now (v4l2loopback-ctl set-caps). */
+	dev->format_set = true;
+	lfh->out_format_set = true;
 	lfh->write_pos = 0;
 	if (changed) {
 		lc_dbg(1, dev, "format %ux%u %p4cc, %u bytes\n", pix->width,
@@ -748,6 +750,11 @@ static int loopcam_release(struct file *file)
 		vb2_queue_release(&lfh->cap_queue);
 	lfh->write_streaming = false;
 	loopcam_release_if_idle(lfh);
+	/* A format set without producing is not kept unless asked to. */
+	if (lfh->out_format_set && !dev->producer && !dev->keep_format) {
+		dev->format_set = false;
+		loopcam_update_caps(dev);
+	}
 	dev->openers--;
 	mutex_unlock(&dev->lock);
 

@@ -147,11 +147,13 @@ struct loopcam_frame {
  * @timeout_ms: value of timeout.
  * @fmt: the format readers receive (announced or set by the producer).
  * @timeperframe: frame interval.
- * @format_set: a producer set @fmt (it is no longer just announced).
- * @format_chosen: someone chose @fmt, not just a rate (module parameter,
- *	control device, sysfs, or a producer's S_FMT); until then sysfs
- *	"format" reads empty, as v4l2loopback's does before a format is
- *	negotiated (v4l2loopback-ctl 0.12's set-caps relies on that).
+ * @format_set: a producer set @fmt by S_FMT or by streaming (it is no
+ *	longer just announced); kept after it leaves only with keep_format.
+ * @format_chosen: @fmt was configured, not just a rate (module parameter,
+ *	control device or sysfs). sysfs "format" shows @fmt when it was
+ *	chosen or a producer owns it (@format_set) and reads empty otherwise,
+ *	as v4l2loopback's does before a format is negotiated:
+ *	v4l2loopback-ctl 0.12's set-caps and loopbacksink rely on that.
  * @openers: open file handles on all nodes.
  * @producer: file handle that owns the OUTPUT side, or NULL.
  * @producer_active: the producer streams (STREAMON or write()).
@@ -235,6 +237,7 @@ struct loopcam_device {
  * @write_pos: bytes of the current frame received through write().
  * @out_buffers_used: REQBUFS/CREATE_BUFS was called on @out_queue, so
  *	STREAMON follows vb2's rules instead of starting write() streaming.
+ * @out_format_set: this handle set the OUTPUT format (S_FMT).
  * @reader_slot: holds one of the device's reader slots (has capture
  *	buffers or is about to allocate them).
  * @reader_entry: entry in loopcam_device.readers while streaming.
@@ -257,6 +260,7 @@ struct loopcam_fh {
 	bool write_streaming;
 	size_t write_pos;
 	bool out_buffers_used;
+	bool out_format_set;
 	bool reader_slot;
 
 	struct list_head reader_entry;
