@@ -10,6 +10,9 @@
  *                   DQBUF/read(), optionally with faults
  *   /fake/output*   output node: every frame written or queued is checked
  *   /fake/donor*    output node used as DMABUF donor (EXPBUF of MMAP buffers)
+ *   /fake/control   control device: LOOPCAM_CTL_ADD answers output node
+ *                   FAKE_V4L2_ADD_NR (default 7), capture node +1 when
+ *                   split; V4L2LOOPBACK_CTL_REMOVE succeeds (both logged)
  * Environment:
  *   FAKE_V4L2_FMT=FOURCC:WxH      capture format (default YUYV:640x480)
  *   FAKE_V4L2_FRAMES=N            capture: frames available (default 100),
@@ -25,6 +28,12 @@
  *   FAKE_V4L2_READERS=N           output: value of the readers control (1)
  *   FAKE_V4L2_CHECK=test|bars     output: how frames are checked (test)
  *   FAKE_V4L2_REPORT=FILE         output: append a key=value line at close
+ *   FAKE_V4L2_LOG=FILE            output: append a line per S_FMT, S_PARM,
+ *                                 REQBUFS, STREAMON/OFF and frame received
+ *   FAKE_V4L2_DUMP=FILE           output: the last frame received, raw
+ *   FAKE_V4L2_BUSY=1              output: S_FMT, REQBUFS, STREAMON and
+ *                                 write() fail with EBUSY (another producer)
+ *   FAKE_V4L2_NO_MMAP=1           output: REQBUFS for MMAP fails (EINVAL)
  */
 /* define open and open64, mmap and mmap64 as separate symbols */
 #undef _FILE_OFFSET_BITS
@@ -54,7 +63,7 @@
 #define MAXDEV 8
 #define OFF_STEP 0x1000000u
 
-enum kind { K_CAPTURE, K_OUTPUT, K_DONOR };
+enum kind { K_CAPTURE, K_OUTPUT, K_DONOR, K_CONTROL };
 
 struct fbuf {
 	int memfd; /* MMAP memory */
@@ -203,7 +212,8 @@ static int new_dev(const char *path)
 	d->fd = fd;
 	snprintf(d->path, sizeof(d->path), "%s", path);
 	d->kind = !strncmp(path, "/fake/capture", 13) ? K_CAPTURE :
-		  !strncmp(path, "/fake/donor", 11) ? K_DONOR : K_OUTPUT;
+		  !strncmp(path, "/fake/donor", 11) ? K_DONOR :
+		  !strcmp(path, "/fake/control") ? K_CONTROL : K_OUTPUT;
 	d->type = d->kind == K_CAPTURE ? V4L2_BUF_TYPE_VIDEO_CAPTURE : V4L2_BUF_TYPE_VIDEO_OUTPUT;
 	for (int i = 0; i < MAXB; i++) {
 		d->b[i].memfd = -1;
@@ -272,10 +282,55 @@ static void report(struct fdev *d)
 	}
 }
 
+/* FAKE_V4L2_LOG: one line per event on an output node. */
+#if defined(__GNUC__)
+__attribute__((format(printf, 2, 3)))
+#endif
+static void log_event(struct fdev *d, const char *fmt, ...)
+{
+	const char *file = getenv("FAKE_V4L2_LOG");
+	va_list ap;
+	FILE *fp;
+
+	if (!file || !*file || (d->kind != K_OUTPUT && d->kind != K_CONTROL) ||
+	    !(fp = fopen(file, "a")))
+		return;
+	fprintf(fp, "%s ", d->path);
+	va_start(ap, fmt);
+	vfprintf(fp, fmt, ap);
+	va_end(ap);
+	fputc('\n', fp);
+	fclose(fp);
+}
+
+/* FAKE_V4L2_DUMP: keep the last frame the producer sent (replaced whole). */
+static void dump_frame(const uint8_t *p, size_t len)
+{
+	const char *file = getenv("FAKE_V4L2_DUMP");
+	char tmp[4096];
+	FILE *fp;
+
+	if (!file || !*file)
+		return;
+	snprintf(tmp, sizeof(tmp), "%s.tmp", file);
+	if (!(fp = fopen(tmp, "w")))
+		return;
+	fwrite(p, 1, len, fp);
+	fclose(fp);
+	rename(tmp, file);
+}
+
+static int output_busy(struct fdev *d)
+{
+	return d->kind == K_OUTPUT && atoi(env("FAKE_V4L2_BUSY", "0"));
+}
+
 /* Output side: check one frame the producer sent. */
 static void consume_output(struct fdev *d, const uint8_t *p, size_t len)
 {
 	d->out_frames++;
+	dump_frame(p, len); /* first: a reader of the log finds the frame */
+	log_event(d, "frame %llu bytes=%zu", (unsigned long long)d->out_frames, len);
 	if (d->check_bars) {
 		uint32_t seq;
 		size_t fs = lc_frame_size(d->f, d->pix.width, d->pix.height);
@@ -407,8 +462,33 @@ static int fail(int e)
 	return -1;
 }
 
+/* The control device: creates and removes (pretend) devices. */
+static int control_ioctl(struct fdev *d, unsigned long req, void *arg)
+{
+	switch (req) {
+	case LOOPCAM_CTL_ADD: {
+		struct loopcam_device_config *c = arg;
+
+		if (c->magic != LOOPCAM_CONFIG_MAGIC || c->size != sizeof(*c))
+			return fail(EINVAL);
+		c->output_nr = atoi(env("FAKE_V4L2_ADD_NR", "7"));
+		c->capture_nr = c->flags & LOOPCAM_FLAG_SPLIT ? c->output_nr + 1 : -1;
+		log_event(d, "ctl_add label=%.32s flags=%u output=%d capture=%d", c->card_label,
+			  c->flags, c->output_nr, c->capture_nr);
+		return 0;
+	}
+	case V4L2LOOPBACK_CTL_REMOVE:
+		log_event(d, "ctl_remove %lu", (unsigned long)arg);
+		return 0;
+	default:
+		return fail(ENOTTY);
+	}
+}
+
 static int do_ioctl(struct fdev *d, unsigned long req, void *arg)
 {
+	if (d->kind == K_CONTROL)
+		return control_ioctl(d, req, arg);
 	switch (req) {
 	case VIDIOC_QUERYCAP: {
 		struct v4l2_capability *c = arg;
@@ -434,10 +514,12 @@ static int do_ioctl(struct fdev *d, unsigned long req, void *arg)
 		if (req == VIDIOC_S_FMT) {
 			if (d->kind == K_CAPTURE)
 				return fail(EBUSY);
-			if (d->nbufs)
+			if (d->nbufs || output_busy(d))
 				return fail(EBUSY);
 			set_pix(d, f->fmt.pix.pixelformat, f->fmt.pix.width, f->fmt.pix.height,
 				f->fmt.pix.sizeimage);
+			log_event(d, "s_fmt %.4s %ux%u sizeimage=%u", (const char *)&d->pix.pixelformat,
+				  d->pix.width, d->pix.height, d->pix.sizeimage);
 		}
 		f->fmt.pix = d->pix;
 		return 0;
@@ -451,6 +533,9 @@ static int do_ioctl(struct fdev *d, unsigned long req, void *arg)
 		if (req == VIDIOC_G_PARM || !p->parm.output.timeperframe.denominator) {
 			p->parm.output.timeperframe.numerator = 1;
 			p->parm.output.timeperframe.denominator = 30;
+		} else {
+			log_event(d, "s_parm %u/%u", p->parm.output.timeperframe.numerator,
+				  p->parm.output.timeperframe.denominator);
 		}
 		p->parm.output.capability = V4L2_CAP_TIMEPERFRAME;
 		return 0;
@@ -468,6 +553,12 @@ static int do_ioctl(struct fdev *d, unsigned long req, void *arg)
 
 		if (r->type != d->type || d->streaming)
 			return fail(r->type != d->type ? EINVAL : EBUSY);
+		if (output_busy(d))
+			return fail(EBUSY);
+		if (d->kind == K_OUTPUT && r->memory == V4L2_MEMORY_MMAP && r->count &&
+		    atoi(env("FAKE_V4L2_NO_MMAP", "0")))
+			return fail(EINVAL);
+		log_event(d, "reqbufs %u memory=%u", r->count, r->memory);
 		free_bufs(d);
 		d->memory = r->memory;
 		if (r->count > MAXB)
@@ -599,6 +690,9 @@ static int do_ioctl(struct fdev *d, unsigned long req, void *arg)
 
 		if ((uint32_t)t != d->type)
 			return fail(EINVAL);
+		if (req == VIDIOC_STREAMON && output_busy(d))
+			return fail(EBUSY);
+		log_event(d, req == VIDIOC_STREAMON ? "streamon" : "streamoff");
 		if (req == VIDIOC_STREAMOFF) {
 			for (unsigned i = 0; i < d->nbufs; i++)
 				d->b[i].queued = d->b[i].done = 0;
@@ -720,6 +814,8 @@ ssize_t write(int fd, const void *buf, size_t len)
 		return real_write(fd, buf, len);
 	if (d->kind == K_CAPTURE || d->nbufs)
 		return fail(EINVAL);
+	if (output_busy(d))
+		return fail(EBUSY);
 	fs = lc_format_is_compressed(d->f) ? 0 : d->pix.sizeimage;
 	if (!fs) { /* compressed: one write is one frame */
 		consume_output(d, buf, len);

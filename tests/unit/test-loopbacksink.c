@@ -1,0 +1,1159 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * Host tests of the loopbacksink element (gst-plugin/) with gst-check's
+ * GstHarness, against tests/unit/fakev4l2.so preloaded as the device:
+ * device selection and errors, device format choice for many inputs, a
+ * format announced on the device honoured (letterbox, stretch), copying
+ * without conversion when the input matches, renegotiation, and the
+ * keep-alive on a GstTestClock (last frame repeated after a stall,
+ * placeholder after EOS and while PAUSED).
+ *
+ * The fake logs what the device saw (FAKE_V4L2_LOG) and keeps the last
+ * frame (FAKE_V4L2_DUMP); sysfs and the control device are redirected with
+ * LOOPCAM_SYSFS, LOOPCAM_DEV_DIR and LOOPCAM_CONTROL_DEVICE.
+ */
+#include <gst/check/gstcheck.h>
+#include <gst/check/gstharness.h>
+#include <gst/check/gsttestclock.h>
+#include <gst/base/gstbasesink.h>
+#include <gst/video/video.h>
+
+#include <glib/gstdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static gchar *tmp_dir;
+static pid_t tmp_owner;         /* check forks: only the parent cleans up */
+
+/* ------------------------------------------------------------------------ */
+/* Helpers                                                                  */
+
+static gchar *
+tmp_path (const gchar * name)
+{
+  return g_build_filename (tmp_dir, name, NULL);
+}
+
+/* A fresh device: empty log, no dump, no sysfs, FAKE_V4L2_FMT as given. */
+static void
+fresh_device (const gchar * fake_fmt)
+{
+  gchar *log = tmp_path ("log"), *dump = tmp_path ("dump");
+  gchar *cmd;
+
+  g_remove (log);
+  g_remove (dump);
+  cmd = g_strdup_printf ("rm -rf '%s/sys'", tmp_dir);
+  fail_unless (system (cmd) == 0);
+  g_free (cmd);
+  g_setenv ("FAKE_V4L2_LOG", log, TRUE);
+  g_setenv ("FAKE_V4L2_DUMP", dump, TRUE);
+  g_setenv ("FAKE_V4L2_FMT", fake_fmt ? fake_fmt : "YUYV:640x480", TRUE);
+  g_unsetenv ("FAKE_V4L2_BUSY");
+  g_unsetenv ("FAKE_V4L2_NO_MMAP");
+  g_setenv ("LOOPCAM_SYSFS", tmp_dir, TRUE);  /* no class/ in it yet */
+  g_setenv ("LOOPCAM_CONTROL_DEVICE", "/nonexistent/v4l2loopback", TRUE);
+  g_setenv ("LOOPCAM_DEV_DIR", "/fake", TRUE);
+  g_free (log);
+  g_free (dump);
+}
+
+/* A sysfs attribute of a fake node, e.g. ("output0", "format", "..."). */
+static void
+sysfs_attr (const gchar * node, const gchar * attr, const gchar * value)
+{
+  gchar *dir = g_build_filename (tmp_dir, "sys", "class", "video4linux",
+      node, NULL);
+  gchar *file = g_build_filename (dir, attr, NULL);
+
+  g_setenv ("LOOPCAM_SYSFS", tmp_dir, TRUE);
+  fail_unless (g_mkdir_with_parents (dir, 0755) == 0);
+  fail_unless (g_file_set_contents (file, value, -1, NULL));
+  g_free (file);
+  g_free (dir);
+  /* LOOPCAM_SYSFS is the root: class/video4linux sits under sys/ */
+  file = g_build_filename (tmp_dir, "sys", NULL);
+  g_setenv ("LOOPCAM_SYSFS", file, TRUE);
+  g_free (file);
+}
+
+static gchar **
+log_lines (void)
+{
+  gchar *log = tmp_path ("log"), *text = NULL;
+  gchar **lines;
+
+  if (!g_file_get_contents (log, &text, NULL, NULL))
+    text = g_strdup ("");
+  lines = g_strsplit (text, "\n", -1);
+  g_free (text);
+  g_free (log);
+  return lines;
+}
+
+/* Frames the device received. */
+static guint
+frames_received (void)
+{
+  gchar **lines = log_lines ();
+  guint n = 0;
+
+  for (gchar ** l = lines; *l; l++)
+    n += strstr (*l, " frame ") != NULL;
+  g_strfreev (lines);
+  return n;
+}
+
+/* Waits (real time) until the device has received @n frames. */
+static gboolean
+wait_frames (guint n)
+{
+  gint64 until = g_get_monotonic_time () + 5 * G_USEC_PER_SEC;
+
+  while (frames_received () < n && g_get_monotonic_time () < until)
+    g_usleep (1000);
+  return frames_received () >= n;
+}
+
+/* Does the log have a line containing @what? */
+static gboolean
+log_has (const gchar * what)
+{
+  gchar **lines = log_lines ();
+  gboolean found = FALSE;
+
+  for (gchar ** l = lines; *l && !found; l++)
+    found = strstr (*l, what) != NULL;
+  g_strfreev (lines);
+  return found;
+}
+
+/* The log events (second word on), joined by ", ", frames left out. */
+static gchar *
+log_events (void)
+{
+  gchar **lines = log_lines ();
+  GString *s = g_string_new (NULL);
+
+  for (gchar ** l = lines; *l; l++) {
+    const gchar *ev = strchr (*l, ' ');
+
+    if (!ev || strstr (*l, " frame "))
+      continue;
+    g_string_append_printf (s, "%s%s", s->len ? ", " : "", ev + 1);
+  }
+  g_strfreev (lines);
+  return g_string_free (s, FALSE);
+}
+
+static GBytes *
+last_frame (void)
+{
+  gchar *dump = tmp_path ("dump"), *data = NULL;
+  gsize len = 0;
+
+  g_file_get_contents (dump, &data, &len, NULL);
+  g_free (dump);
+  return g_bytes_new_take (data, len);
+}
+
+/* A frame of @caps, every byte of plane p set to fill[p]. */
+static GstBuffer *
+make_frame (const gchar * caps_str, const guint8 fill[4])
+{
+  GstCaps *caps = gst_caps_from_string (caps_str);
+  GstVideoInfo info;
+  GstVideoFrame frame;
+  GstBuffer *buf;
+
+  fail_unless (gst_video_info_from_caps (&info, caps));
+  gst_caps_unref (caps);
+  buf = gst_buffer_new_allocate (NULL, GST_VIDEO_INFO_SIZE (&info), NULL);
+  fail_unless (gst_video_frame_map (&frame, &info, buf, GST_MAP_WRITE));
+  for (guint p = 0; p < GST_VIDEO_FRAME_N_PLANES (&frame); p++) {
+    guint comp = 0;
+
+    /* the plane's rows: those of its first component */
+    while (GST_VIDEO_FORMAT_INFO_PLANE (info.finfo, comp) != p)
+      comp++;
+    memset (GST_VIDEO_FRAME_PLANE_DATA (&frame, p), fill[p],
+        (gsize) GST_VIDEO_FRAME_PLANE_STRIDE (&frame, p) *
+        GST_VIDEO_FRAME_COMP_HEIGHT (&frame, comp));
+  }
+  gst_video_frame_unmap (&frame);
+  GST_BUFFER_PTS (buf) = 0;
+  GST_BUFFER_DURATION (buf) = GST_SECOND / 30;
+  return buf;
+}
+
+/* A harness around loopbacksink with a bus for its messages. */
+static GstHarness *
+start (const gchar * props, GstBus ** bus)
+{
+  gchar *launch = g_strdup_printf ("loopbacksink %s", props);
+  GstElement *sink = gst_parse_launch (launch, NULL);
+  GstHarness *h;
+
+  /* The element itself (not a bin around it): it gets the test clock. */
+  fail_unless (GST_IS_BASE_SINK (sink), "%s", launch);
+  h = gst_harness_new_with_element (sink, "sink", NULL);
+  gst_object_unref (sink);
+  g_free (launch);
+  *bus = gst_bus_new ();
+  gst_element_set_bus (h->element, *bus);
+  return h;
+}
+
+/* The last loopbacksink-format message on the bus (NULL if none). */
+static GstStructure *
+format_message (GstBus * bus)
+{
+  GstStructure *found = NULL;
+  GstMessage *m;
+
+  while ((m = gst_bus_pop_filtered (bus, GST_MESSAGE_ELEMENT))) {
+    const GstStructure *s = gst_message_get_structure (m);
+
+    if (gst_structure_has_name (s, "loopbacksink-format")) {
+      if (found)
+        gst_structure_free (found);
+      found = gst_structure_copy (s);
+    }
+    gst_message_unref (m);
+  }
+  return found;
+}
+
+static GError *
+error_message (GstBus * bus)
+{
+  GstMessage *m = gst_bus_pop_filtered (bus, GST_MESSAGE_ERROR);
+  GError *err = NULL;
+
+  if (m) {
+    gst_message_parse_error (m, &err, NULL);
+    gst_message_unref (m);
+  }
+  return err;
+}
+
+static void
+finish (GstHarness * h, GstBus * bus)
+{
+  gst_element_set_bus (h->element, NULL);
+  gst_object_unref (bus);
+  gst_harness_teardown (h);
+}
+
+/* ------------------------------------------------------------------------ */
+/* Device format choice                                                     */
+
+static const struct
+{
+  const gchar *format;
+  gint width, height;
+  const gchar *device;          /* s_fmt in the device log */
+  const gchar *conversion;
+  guint frame_size;
+} choices[] = {
+  {"I420", 64, 48, "YU12 64x48", "none", 64 * 48 * 3 / 2},
+  {"NV12", 64, 48, "NV12 64x48", "none", 64 * 48 * 3 / 2},
+  {"YUY2", 64, 48, "YUYV 64x48", "none", 64 * 48 * 2},
+  {"I420", 66, 48, "YU12 66x48", "copy", 66 * 48 + 2 * 33 * 24},
+  {"YV12", 64, 48, "YU12 64x48", "convert", 64 * 48 * 3 / 2},
+  {"NV21", 64, 48, "NV12 64x48", "convert", 64 * 48 * 3 / 2},
+  {"UYVY", 64, 48, "YUYV 64x48", "convert", 64 * 48 * 2},
+  {"Y42B", 64, 48, "YUYV 64x48", "convert", 64 * 48 * 2},
+  {"Y444", 64, 48, "YU12 64x48", "convert", 64 * 48 * 3 / 2},
+  {"RGB", 64, 48, "YU12 64x48", "convert", 64 * 48 * 3 / 2},
+  {"BGRx", 64, 48, "YU12 64x48", "convert", 64 * 48 * 3 / 2},
+  {"GRAY8", 64, 48, "YU12 64x48", "convert", 64 * 48 * 3 / 2},
+  {"I420_10LE", 64, 48, "YU12 64x48", "convert", 64 * 48 * 3 / 2},
+  {"I420", 33, 17, "YU12 34x18", "convert", 34 * 18 + 2 * 17 * 9},
+};
+
+GST_START_TEST (test_format_choice)
+{
+  for (guint i = 0; i < G_N_ELEMENTS (choices); i++) {
+    static const guint8 fill[4] = { 0x80, 0x80, 0x80, 0x80 };
+    gchar *caps = g_strdup_printf ("video/x-raw, format=%s, width=%d, "
+        "height=%d, framerate=30/1", choices[i].format, choices[i].width,
+        choices[i].height);
+    gchar *sfmt = g_strdup_printf ("s_fmt %s ", choices[i].device);
+    gchar *bytes = g_strdup_printf ("bytes=%u", choices[i].frame_size);
+    GstStructure *msg;
+    GstHarness *h;
+    GstBus *bus;
+
+    fresh_device (NULL);
+    h = start ("device=/fake/output0 sync=false", &bus);
+    gst_harness_set_src_caps_str (h, caps);
+    fail_unless_equals_int (gst_harness_push (h, make_frame (caps, fill)),
+        GST_FLOW_OK);
+    fail_unless_equals_int (gst_harness_push (h, make_frame (caps, fill)),
+        GST_FLOW_OK);
+
+    msg = format_message (bus);
+    fail_unless (msg != NULL, "no loopbacksink-format message for %s", caps);
+    fail_unless (log_has (sfmt), "%s: device got %s, want %s", caps,
+        log_events (), sfmt);
+    fail_unless_equals_string (gst_structure_get_string (msg, "conversion"),
+        choices[i].conversion);
+    fail_unless (wait_frames (2));
+    fail_unless (log_has (bytes), "%s: frames are not %s", caps, bytes);
+    g_print ("# checked: %s %dx%d -> device %s, conversion %s, frames of %u "
+        "bytes\n", choices[i].format, choices[i].width, choices[i].height,
+        choices[i].device, choices[i].conversion, choices[i].frame_size);
+    gst_structure_free (msg);
+    finish (h, bus);
+    g_free (caps);
+    g_free (sfmt);
+    g_free (bytes);
+  }
+}
+
+GST_END_TEST;
+
+/* ------------------------------------------------------------------------ */
+/* Passthrough: matching input reaches the device byte for byte             */
+
+GST_START_TEST (test_passthrough_content)
+{
+  const gchar *caps = "video/x-raw, format=I420, width=64, height=48, "
+      "framerate=30/1";
+  const gchar *modes[] = { "mmap", "rw" };
+
+  for (guint m = 0; m < G_N_ELEMENTS (modes); m++) {
+    gchar *props = g_strdup_printf ("device=/fake/output0 sync=false "
+        "io-mode=%s", modes[m]);
+    GstHarness *h;
+    GstBus *bus;
+    GstBuffer *buf;
+    GstMapInfo map;
+    GstStructure *msg;
+    GBytes *out;
+
+    fresh_device (NULL);
+    h = start (props, &bus);
+    gst_harness_set_src_caps_str (h, caps);
+    buf = gst_buffer_new_allocate (NULL, 64 * 48 * 3 / 2, NULL);
+    gst_buffer_map (buf, &map, GST_MAP_WRITE);
+    for (gsize i = 0; i < map.size; i++)
+      map.data[i] = (guint8) (i * 7 + i / 64);
+    gst_buffer_unmap (buf, &map);
+    gst_buffer_ref (buf);
+    fail_unless_equals_int (gst_harness_push (h, buf), GST_FLOW_OK);
+    fail_unless (wait_frames (1));
+
+    msg = format_message (bus);
+    fail_unless_equals_string (gst_structure_get_string (msg, "conversion"),
+        "none");
+    fail_unless_equals_string (gst_structure_get_string (msg, "io-mode"),
+        modes[m]);
+    out = last_frame ();
+    gst_buffer_map (buf, &map, GST_MAP_READ);
+    fail_unless_equals_int (g_bytes_get_size (out), map.size);
+    fail_unless (memcmp (g_bytes_get_data (out, NULL), map.data,
+            map.size) == 0, "device frame differs from the input");
+    gst_buffer_unmap (buf, &map);
+    fail_unless (log_has ("reqbufs 4") == (m == 0),
+        "io-mode=%s: device events: %s", modes[m], log_events ());
+    g_print ("# checked: io-mode=%s: I420 input equal to the device format "
+        "arrives byte for byte, no conversion\n", modes[m]);
+    gst_buffer_unref (buf);
+    g_bytes_unref (out);
+    gst_structure_free (msg);
+    finish (h, bus);
+    g_free (props);
+  }
+}
+
+GST_END_TEST;
+
+/* ------------------------------------------------------------------------ */
+/* A format announced on the device is honoured                             */
+
+/* Y of pixel (x, y) and U of chroma sample (x, y) in an I420 frame. */
+static guint8
+y_at (GBytes * f, gint w, gint x, gint y)
+{
+  return ((const guint8 *) g_bytes_get_data (f, NULL))[y * w + x];
+}
+
+static guint8
+u_at (GBytes * f, gint w, gint h, gint x, gint y)
+{
+  return ((const guint8 *) g_bytes_get_data (f, NULL))[w * h + y * (w / 2) +
+      x];
+}
+
+static void
+check_fixed (const gchar * device_fmt, const gchar * scale_mode,
+    const gchar * in_size, gint dx, gint dy, gint dw, gint dh)
+{
+  static const guint8 fill[4] = { 200, 90, 160, 0 };
+  gchar *props = g_strdup_printf ("device=/fake/output0 sync=false "
+      "scale-mode=%s", scale_mode);
+  gchar *caps = g_strdup_printf ("video/x-raw, format=I420, %s, "
+      "framerate=30/1, pixel-aspect-ratio=1/1", in_size);
+  gchar *sysfs = g_strdup_printf ("%s@30\n", device_fmt);
+  gint w, h, x, y, bad = 0;
+  GstStructure *msg;
+  GstHarness *hn;
+  GstBus *bus;
+  GBytes *out;
+  gboolean fixed = FALSE;
+
+  fresh_device (device_fmt);
+  sysfs_attr ("output0", "format", sysfs);
+  hn = start (props, &bus);
+  gst_harness_set_src_caps_str (hn, caps);
+  fail_unless_equals_int (gst_harness_push (hn, make_frame (caps, fill)),
+      GST_FLOW_OK);
+  fail_unless (wait_frames (1));
+
+  msg = format_message (bus);
+  fail_unless (msg != NULL);
+  gst_structure_get_boolean (msg, "fixed", &fixed);
+  fail_unless (fixed, "the announced format was not taken as fixed");
+  gst_structure_get_int (msg, "dest-x", &x);
+  gst_structure_get_int (msg, "dest-y", &y);
+  gst_structure_get (msg, "width", G_TYPE_UINT, &w, "height", G_TYPE_UINT, &h,
+      NULL);
+  fail_unless_equals_string (gst_structure_get_string (msg, "fourcc"), "YU12");
+  fail_unless_equals_string (gst_structure_get_string (msg, "conversion"),
+      "convert");
+  fail_unless_equals_int (x, dx);
+  fail_unless_equals_int (y, dy);
+
+  /* Every pixel: picture inside the rectangle, black outside. */
+  out = last_frame ();
+  fail_unless_equals_int (g_bytes_get_size (out), w * h * 3 / 2);
+  for (gint py = 0; py < h; py++)
+    for (gint px = 0; px < w; px++) {
+      gboolean in = px >= dx && px < dx + dw && py >= dy && py < dy + dh;
+      guint8 want = in ? 200 : 16, got = y_at (out, w, px, py);
+
+      if (got != want && bad++ < 5)
+        g_print ("#   Y(%d,%d) = %u, want %u\n", px, py, got, want);
+    }
+  for (gint py = 0; py < h / 2; py++)
+    for (gint px = 0; px < w / 2; px++) {
+      gboolean in = px >= dx / 2 && px < (dx + dw) / 2 && py >= dy / 2
+          && py < (dy + dh) / 2;
+      guint8 want = in ? 90 : 128, got = u_at (out, w, h, px, py);
+
+      if (got != want && bad++ < 10)
+        g_print ("#   U(%d,%d) = %u, want %u\n", px, py, got, want);
+    }
+  fail_unless (bad == 0, "%d wrong samples", bad);
+  fail_if (log_has ("s_fmt YUYV"), "the device format was changed");
+  g_print ("# checked: device fixed to %s, %s, input %s: picture at "
+      "(%d,%d) %dx%d, black around it, every sample\n", device_fmt,
+      scale_mode, in_size, dx, dy, dw, dh);
+  g_bytes_unref (out);
+  gst_structure_free (msg);
+  finish (hn, bus);
+  g_free (props);
+  g_free (caps);
+  g_free (sysfs);
+}
+
+GST_START_TEST (test_announced_format)
+{
+  /* 4:3 into a wide frame: pillarbox; into a tall one: letterbox. */
+  check_fixed ("YU12:96x48", "letterbox", "width=64, height=48",
+      16, 0, 64, 48);
+  check_fixed ("YU12:64x64", "letterbox", "width=64, height=48",
+      0, 8, 64, 48);
+  check_fixed ("YU12:64x48", "letterbox", "width=64, height=24",
+      0, 12, 64, 24);
+  check_fixed ("YU12:96x48", "stretch", "width=64, height=48",
+      0, 0, 96, 48);
+  /* Same format and size as the input, still converted to be exact. */
+  check_fixed ("YU12:64x48", "letterbox", "width=32, height=24",
+      0, 0, 64, 48);
+}
+
+GST_END_TEST;
+
+GST_START_TEST (test_announced_caps)
+{
+  GstHarness *h;
+  GstBus *bus;
+  GstCaps *caps;
+  gchar *str;
+
+  /* Free device: raw, JPEG and H.264 accepted. */
+  fresh_device (NULL);
+  h = start ("device=/fake/output0", &bus);
+  caps = gst_pad_peer_query_caps (h->srcpad, NULL);
+  str = gst_caps_to_string (caps);
+  fail_unless (strstr (str, "video/x-raw") && strstr (str, "image/jpeg")
+      && strstr (str, "video/x-h264"), "free device caps: %s", str);
+  g_print ("# checked: a free device takes raw video, JPEG and H.264\n");
+  g_free (str);
+  gst_caps_unref (caps);
+  finish (h, bus);
+
+  /* Raw format announced: any raw input (converted), nothing compressed. */
+  fresh_device ("NV12:64x48");
+  sysfs_attr ("output0", "format", "NV12:64x48@30\n");
+  h = start ("device=/fake/output0", &bus);
+  caps = gst_pad_peer_query_caps (h->srcpad, NULL);
+  str = gst_caps_to_string (caps);
+  fail_unless (strstr (str, "video/x-raw") && !strstr (str, "image/jpeg"),
+      "raw-fixed device caps: %s", str);
+  g_print ("# checked: a device fixed to NV12 takes raw video only\n");
+  g_free (str);
+  gst_caps_unref (caps);
+  finish (h, bus);
+
+  /* MJPEG announced: exactly that JPEG size, no raw video. */
+  fresh_device ("MJPEG:64x48");
+  sysfs_attr ("output0", "format", "MJPG:64x48@30\n");
+  h = start ("device=/fake/output0", &bus);
+  caps = gst_pad_peer_query_caps (h->srcpad, NULL);
+  str = gst_caps_to_string (caps);
+  fail_unless (!strstr (str, "video/x-raw") && strstr (str, "image/jpeg")
+      && strstr (str, "width=(int)64") && strstr (str, "height=(int)48"),
+      "MJPEG-fixed device caps: %s", str);
+  g_print ("# checked: a device fixed to MJPEG 64x48 takes image/jpeg "
+      "64x48 only\n");
+  g_free (str);
+  gst_caps_unref (caps);
+  finish (h, bus);
+}
+
+GST_END_TEST;
+
+/* ------------------------------------------------------------------------ */
+/* Compressed input passes through                                          */
+
+GST_START_TEST (test_jpeg_passthrough)
+{
+  const gchar *caps = "image/jpeg, width=64, height=48, framerate=30/1";
+  GstHarness *h;
+  GstBus *bus;
+  GstBuffer *buf;
+  GstStructure *msg;
+  GBytes *out;
+  guint8 data[1000];
+
+  for (gsize i = 0; i < sizeof (data); i++)
+    data[i] = (guint8) (i * 13);
+  fresh_device (NULL);
+  h = start ("device=/fake/output0 sync=false", &bus);
+  gst_harness_set_src_caps_str (h, caps);
+  buf = gst_buffer_new_memdup (data, sizeof (data));
+  fail_unless_equals_int (gst_harness_push (h, buf), GST_FLOW_OK);
+  fail_unless (wait_frames (1));
+  msg = format_message (bus);
+  fail_unless_equals_string (gst_structure_get_string (msg, "fourcc"), "MJPG");
+  fail_unless_equals_string (gst_structure_get_string (msg, "conversion"),
+      "passthrough");
+  fail_unless (log_has ("s_fmt MJPG 64x48"));
+  fail_unless (log_has ("frame 1 bytes=1000"), "bytesused is not the JPEG "
+      "size: %s", log_events ());
+  out = last_frame ();
+  fail_unless (g_bytes_get_size (out) == sizeof (data)
+      && !memcmp (g_bytes_get_data (out, NULL), data, sizeof (data)));
+  g_print ("# checked: image/jpeg 64x48 -> device MJPG 64x48, a 1000-byte "
+      "frame arrives as it is with bytesused 1000\n");
+  g_bytes_unref (out);
+  gst_structure_free (msg);
+  finish (h, bus);
+}
+
+GST_END_TEST;
+
+/* ------------------------------------------------------------------------ */
+/* placeholder=image                                                        */
+
+GST_START_TEST (test_placeholder_image)
+{
+  static const guint8 fill[4] = { 100, 128, 128, 0 };
+  const gchar *caps = "video/x-raw, format=I420, width=64, height=48, "
+      "framerate=30/1";
+  gchar *png = tmp_path ("white.png"), *launch, *props;
+  GstElement *enc;
+  GstHarness *h;
+  GstBus *bus;
+  GBytes *out;
+  gint bad = 0;
+
+  /* A white 32x32 PNG, made by GStreamer itself. */
+  launch = g_strdup_printf ("videotestsrc num-buffers=1 pattern=white ! "
+      "video/x-raw, width=32, height=32 ! pngenc ! filesink location=%s", png);
+  enc = gst_parse_launch (launch, NULL);
+  fail_unless (enc != NULL, "no pngenc: %s", launch);
+  gst_element_set_state (enc, GST_STATE_PLAYING);
+  gst_message_unref (gst_bus_timed_pop_filtered (GST_ELEMENT_BUS (enc),
+          GST_CLOCK_TIME_NONE, GST_MESSAGE_EOS | GST_MESSAGE_ERROR));
+  gst_element_set_state (enc, GST_STATE_NULL);
+  gst_object_unref (enc);
+
+  fresh_device (NULL);
+  props = g_strdup_printf ("device=/fake/output0 sync=false "
+      "placeholder=image placeholder-image=%s", png);
+  h = start (props, &bus);
+  gst_harness_set_src_caps_str (h, caps);
+  fail_unless_equals_int (gst_harness_push (h, make_frame (caps, fill)),
+      GST_FLOW_OK);
+  fail_unless (gst_harness_push_event (h, gst_event_new_eos ()));
+  /* Not PLAYING: the placeholder, in real time. */
+  fail_unless (gst_element_set_state (h->element, GST_STATE_PAUSED) !=
+      GST_STATE_CHANGE_FAILURE);
+  fail_unless (wait_frames (3));
+  out = last_frame ();
+  fail_unless_equals_int (g_bytes_get_size (out), 64 * 48 * 3 / 2);
+  /* The square image letterboxed: white in columns 8..55, black around. */
+  for (gint y = 0; y < 48; y++)
+    for (gint x = 0; x < 64; x++) {
+      guint8 want = x >= 8 && x < 56 ? 235 : 16, got = y_at (out, 64, x, y);
+
+      if (got != want && bad++ < 5)
+        g_print ("#   Y(%d,%d) = %u, want %u\n", x, y, got, want);
+    }
+  fail_unless (bad == 0, "%d wrong luma samples", bad);
+  g_print ("# checked: placeholder=image: a 32x32 white PNG shown "
+      "letterboxed (columns 8..55) after EOS\n");
+  g_bytes_unref (out);
+  finish (h, bus);
+  g_free (props);
+  g_free (launch);
+  g_free (png);
+}
+
+GST_END_TEST;
+
+/* ------------------------------------------------------------------------ */
+/* Renegotiation                                                            */
+
+GST_START_TEST (test_renegotiation)
+{
+  static const guint8 fill[4] = { 100, 100, 100, 100 };
+  const gchar *a = "video/x-raw, format=I420, width=64, height=48, "
+      "framerate=30/1";
+  const gchar *b = "video/x-raw, format=NV12, width=32, height=24, "
+      "framerate=15/1";
+  GstHarness *h;
+  GstBus *bus;
+  gchar *events;
+
+  fresh_device (NULL);
+  h = start ("device=/fake/output0 sync=false", &bus);
+  gst_harness_set_src_caps_str (h, a);
+  fail_unless_equals_int (gst_harness_push (h, make_frame (a, fill)),
+      GST_FLOW_OK);
+  gst_harness_set_src_caps_str (h, b);
+  fail_unless_equals_int (gst_harness_push (h, make_frame (b, fill)),
+      GST_FLOW_OK);
+  fail_unless (wait_frames (2));
+  events = log_events ();
+  fail_unless_equals_string (events, "s_fmt YU12 64x48 sizeimage=4608, "
+      "s_parm 1/30, reqbufs 4 memory=1, streamon, streamoff, "
+      "reqbufs 0 memory=1, s_fmt NV12 32x24 sizeimage=1152, s_parm 1/15, "
+      "reqbufs 4 memory=1, streamon");
+  fail_unless (log_has ("frame 2 bytes=1152"));
+  g_print ("# checked: caps change mid-stream: %s\n", events);
+  g_free (events);
+  finish (h, bus);
+}
+
+GST_END_TEST;
+
+/* ------------------------------------------------------------------------ */
+/* Device selection and errors                                              */
+
+/* Takes a loopbacksink with @props to READY; returns the error, if any. */
+static GError *
+try_ready (const gchar * props, gboolean * ok)
+{
+  gchar *launch = g_strdup_printf ("loopbacksink %s", props);
+  GstElement *e = gst_parse_launch (launch, NULL);
+  GstBus *bus = gst_bus_new ();
+  GError *err;
+
+  fail_unless (e != NULL);
+  gst_element_set_bus (e, bus);
+  *ok = gst_element_set_state (e, GST_STATE_READY) == GST_STATE_CHANGE_SUCCESS;
+  err = error_message (bus);
+  gst_element_set_state (e, GST_STATE_NULL);
+  gst_element_set_bus (e, NULL);
+  gst_object_unref (bus);
+  gst_object_unref (e);
+  g_free (launch);
+  return err;
+}
+
+static void
+expect_error (const gchar * props, GQuark domain, gint code,
+    const gchar * text)
+{
+  gboolean ok;
+  GError *err = try_ready (props, &ok);
+
+  fail_if (ok, "%s: READY succeeded", props);
+  fail_unless (err != NULL, "%s: no error message", props);
+  fail_unless (g_error_matches (err, domain, code) && strstr (err->message,
+          text), "%s: got '%s' (%s %d), want '%s'", props, err->message,
+      g_quark_to_string (err->domain), err->code, text);
+  g_print ("# checked: %s: error \"%s\"\n", props, err->message);
+  g_error_free (err);
+}
+
+GST_START_TEST (test_device_selection)
+{
+  gboolean ok;
+  GError *err;
+
+  fresh_device (NULL);
+  expect_error ("device=/fake/capture0", GST_RESOURCE_ERROR,
+      GST_RESOURCE_ERROR_SETTINGS,
+      "not an output node: use the output node of a split device");
+  expect_error ("device=/nonexistent/video9", GST_RESOURCE_ERROR,
+      GST_RESOURCE_ERROR_NOT_FOUND, "does not exist");
+  expect_error ("", GST_RESOURCE_ERROR, GST_RESOURCE_ERROR_NOT_FOUND,
+      "is the v4l2loopback module loaded?");
+
+  /* By label: the capture node comes first but the output node is taken. */
+  sysfs_attr ("capture0", "name", "Test Cam\n");
+  sysfs_attr ("output0", "name", "Test Cam\n");
+  sysfs_attr ("output1", "name", "Other\n");
+  err = try_ready ("label=\"Test Cam\"", &ok);
+  fail_unless (ok && !err, "label: %s", err ? err->message : "failed");
+  g_print ("# checked: label=\"Test Cam\" finds the output node of the two "
+      "nodes with that label\n");
+  /* Only a capture node has the label: say why it cannot be used. */
+  fresh_device (NULL);
+  sysfs_attr ("capture0", "name", "Capture Only\n");
+  expect_error ("label=\"Capture Only\"", GST_RESOURCE_ERROR,
+      GST_RESOURCE_ERROR_SETTINGS, "not an output node");
+  /* No node has the label: one would be created, here without a module. */
+  expect_error ("label=Nobody", GST_RESOURCE_ERROR,
+      GST_RESOURCE_ERROR_NOT_FOUND, "is the v4l2loopback module loaded?");
+}
+
+GST_END_TEST;
+
+GST_START_TEST (test_busy)
+{
+  static const guint8 fill[4] = { 1, 2, 3, 4 };
+  const gchar *caps = "video/x-raw, format=I420, width=64, height=48, "
+      "framerate=30/1";
+  GstHarness *h;
+  GstBus *bus;
+  GError *err;
+
+  fresh_device (NULL);
+  g_setenv ("FAKE_V4L2_BUSY", "1", TRUE);
+  h = start ("device=/fake/output0 sync=false", &bus);
+  gst_harness_set_src_caps_str (h, caps);
+  fail_if (gst_harness_push (h, make_frame (caps, fill)) == GST_FLOW_OK);
+  err = error_message (bus);
+  fail_unless (err != NULL);
+  fail_unless (g_error_matches (err, GST_RESOURCE_ERROR,
+          GST_RESOURCE_ERROR_BUSY), "got %s", err->message);
+  fail_unless (strstr (err->message, "device is in use by another producer"));
+  g_print ("# checked: EBUSY from the device: RESOURCE BUSY \"%s\"\n",
+      err->message);
+  g_error_free (err);
+  finish (h, bus);
+}
+
+GST_END_TEST;
+
+/* Frames the log shows for node @node. */
+static guint
+frames_of (const gchar * node)
+{
+  gchar **lines = log_lines ();
+  gchar *prefix = g_strdup_printf ("%s frame ", node);
+  guint n = 0;
+
+  for (gchar ** l = lines; *l; l++)
+    n += g_str_has_prefix (*l, prefix);
+  g_free (prefix);
+  g_strfreev (lines);
+  return n;
+}
+
+GST_START_TEST (test_create_device)
+{
+  static const guint8 fill[4] = { 50, 128, 128, 0 };
+  const gchar *caps = "video/x-raw, format=I420, width=64, height=48, "
+      "framerate=30/1";
+  GstElement *e;
+  GstHarness *h;
+  GstBus *bus;
+  gchar *device = NULL;
+
+  /* No device has the label: one is made with it, split, and removed. */
+  fresh_device (NULL);
+  g_setenv ("LOOPCAM_CONTROL_DEVICE", "/fake/control", TRUE);
+  h = start ("label=\"Made Here\" split=true sync=false", &bus);
+  fail_unless (log_has ("ctl_add label=Made Here flags=1 output=7 "
+          "capture=8"), "device events: %s", log_events ());
+  g_object_get (h->element, "device", &device, NULL);
+  fail_unless_equals_string (device, "/fake/video7");
+  gst_harness_set_src_caps_str (h, caps);
+  fail_unless_equals_int (gst_harness_push (h, make_frame (caps, fill)),
+      GST_FLOW_OK);
+  fail_unless (wait_frames (1));
+  fail_unless_equals_int (frames_of ("/fake/video7"), frames_received ());
+  fail_if (log_has ("ctl_remove"));
+  finish (h, bus);
+  fail_unless (log_has ("ctl_remove 7"), "not removed: %s", log_events ());
+  g_print ("# checked: label=\"Made Here\" split=true: device created "
+      "(output video7, capture video8), frames went to /fake/video7, device "
+      "property reads it, removed at NULL\n");
+  g_free (device);
+
+  /* keep-device=true: it stays. */
+  fresh_device (NULL);
+  g_setenv ("LOOPCAM_CONTROL_DEVICE", "/fake/control", TRUE);
+  h = start ("keep-device=true", &bus);
+  fail_unless (log_has ("ctl_add label= flags=0 output=7 capture=-1"),
+      "device events: %s", log_events ());
+  finish (h, bus);
+  fail_if (log_has ("ctl_remove"), "removed: %s", log_events ());
+  g_print ("# checked: no device or label, keep-device=true: a combined "
+      "device is created and kept\n");
+
+  /* The element made a device, went to NULL: next time it makes one again. */
+  fresh_device (NULL);
+  g_setenv ("LOOPCAM_CONTROL_DEVICE", "/fake/control", TRUE);
+  e = gst_element_factory_make ("loopbacksink", NULL);
+  for (gint round = 0; round < 2; round++) {
+    fail_unless_equals_int (gst_element_set_state (e, GST_STATE_READY),
+        GST_STATE_CHANGE_SUCCESS);
+    g_object_get (e, "device", &device, NULL);
+    fail_unless_equals_string (device, "/fake/video7");
+    g_free (device);
+    fail_unless_equals_int (gst_element_set_state (e, GST_STATE_NULL),
+        GST_STATE_CHANGE_SUCCESS);
+    g_object_get (e, "device", &device, NULL);
+    fail_unless (device == NULL, "device=%s after NULL", device);
+  }
+  gst_object_unref (e);
+  fail_unless_equals_string (log_events (), "ctl_add label= flags=0 "
+      "output=7 capture=-1, ctl_remove 7, ctl_add label= flags=0 output=7 "
+      "capture=-1, ctl_remove 7");
+  g_print ("# checked: READY/NULL twice: created and removed twice\n");
+}
+
+GST_END_TEST;
+
+GST_START_TEST (test_write_fallback)
+{
+  static const guint8 fill[4] = { 70, 128, 128, 0 };
+  const gchar *caps = "video/x-raw, format=I420, width=64, height=48, "
+      "framerate=30/1";
+  GstStructure *msg;
+  GstHarness *h;
+  GstBus *bus;
+  GError *err;
+
+  fresh_device (NULL);
+  g_setenv ("FAKE_V4L2_NO_MMAP", "1", TRUE);
+  h = start ("device=/fake/output0 sync=false", &bus);
+  gst_harness_set_src_caps_str (h, caps);
+  fail_unless_equals_int (gst_harness_push (h, make_frame (caps, fill)),
+      GST_FLOW_OK);
+  fail_unless_equals_int (gst_harness_push (h, make_frame (caps, fill)),
+      GST_FLOW_OK);
+  fail_unless (wait_frames (2));
+  msg = format_message (bus);
+  fail_unless_equals_string (gst_structure_get_string (msg, "io-mode"), "rw");
+  fail_if (log_has ("reqbufs"), "device events: %s", log_events ());
+  fail_unless (log_has ("frame 2 bytes=4608"));
+  gst_structure_free (msg);
+  finish (h, bus);
+  g_print ("# checked: REQBUFS MMAP refused: io-mode=auto falls back to one "
+      "write() per frame\n");
+
+  fresh_device (NULL);
+  g_setenv ("FAKE_V4L2_NO_MMAP", "1", TRUE);
+  h = start ("device=/fake/output0 sync=false io-mode=mmap", &bus);
+  gst_harness_set_src_caps_str (h, caps);
+  fail_if (gst_harness_push (h, make_frame (caps, fill)) == GST_FLOW_OK);
+  err = error_message (bus);
+  fail_unless (err != NULL && strstr (err->message, "VIDIOC_REQBUFS"),
+      "error: %s", err ? err->message : "none");
+  g_print ("# checked: io-mode=mmap without MMAP: error \"%s\"\n",
+      err->message);
+  g_error_free (err);
+  finish (h, bus);
+  g_unsetenv ("FAKE_V4L2_NO_MMAP");
+}
+
+GST_END_TEST;
+
+GST_START_TEST (test_colorimetry)
+{
+  const gchar *caps = "video/x-raw, format=RGB, width=64, height=48, "
+      "framerate=30/1";
+  GstVideoInfo info;
+  GstVideoFrame frame;
+  GstCaps *c = gst_caps_from_string (caps);
+  GstBuffer *buf;
+  GstHarness *h;
+  GstBus *bus;
+  GBytes *out;
+  guint8 y, u, v;
+
+  /* Pure red RGB into a device that says SMPTE 170M (BT.601, limited). */
+  fail_unless (gst_video_info_from_caps (&info, c));
+  gst_caps_unref (c);
+  buf = gst_buffer_new_allocate (NULL, GST_VIDEO_INFO_SIZE (&info), NULL);
+  gst_video_frame_map (&frame, &info, buf, GST_MAP_WRITE);
+  for (gint row = 0; row < 48; row++) {
+    guint8 *p = (guint8 *) GST_VIDEO_FRAME_PLANE_DATA (&frame, 0) +
+        row * GST_VIDEO_FRAME_PLANE_STRIDE (&frame, 0);
+
+    for (gint x = 0; x < 64; x++) {
+      p[3 * x] = 255;
+      p[3 * x + 1] = p[3 * x + 2] = 0;
+    }
+  }
+  gst_video_frame_unmap (&frame);
+
+  fresh_device (NULL);
+  h = start ("device=/fake/output0 sync=false", &bus);
+  gst_harness_set_src_caps_str (h, caps);
+  fail_unless_equals_int (gst_harness_push (h, buf), GST_FLOW_OK);
+  fail_unless (wait_frames (1));
+  out = last_frame ();
+  y = y_at (out, 64, 10, 10);
+  u = u_at (out, 64, 48, 5, 5);
+  v = ((const guint8 *) g_bytes_get_data (out, NULL))[64 * 48 + 32 * 24 +
+      5 * 32 + 5];
+  /* BT.601 limited: Y 81, Cb 90, Cr 240 (BT.709 would give Y 63). */
+  fail_unless (ABS (y - 81) <= 1 && ABS (u - 90) <= 1 && ABS (v - 240) <= 1,
+      "red is Y %u Cb %u Cr %u, want 81 90 240", y, u, v);
+  g_print ("# checked: RGB red -> device YU12 (SMPTE 170M): Y %u Cb %u Cr %u, "
+      "the BT.601 limited-range values\n", y, u, v);
+  g_bytes_unref (out);
+  finish (h, bus);
+}
+
+GST_END_TEST;
+
+/* ------------------------------------------------------------------------ */
+/* Timing: keep-alive on the test clock                                     */
+
+static GstClockTime
+next_wait (GstTestClock * tc)
+{
+  GstClockID id;
+  GstClockTime t;
+
+  gst_test_clock_wait_for_next_pending_id (tc, &id);
+  t = gst_clock_id_get_time (id);
+  gst_clock_id_unref (id);
+  return t;
+}
+
+static gboolean
+frame_is (GBytes * f, guint8 y, guint8 uv, gsize y_size)
+{
+  const guint8 *p = g_bytes_get_data (f, NULL);
+
+  for (gsize i = 0; i < g_bytes_get_size (f); i++)
+    if (p[i] != (i < y_size ? y : uv)) {
+      g_print ("#   byte %" G_GSIZE_FORMAT " of %" G_GSIZE_FORMAT " is %u, "
+          "want %u\n", i, g_bytes_get_size (f), p[i], i < y_size ? y : uv);
+      return FALSE;
+    }
+  return g_bytes_get_size (f) > 0;
+}
+
+typedef struct
+{
+  GstHarness *h;
+  GstBuffer *buf;
+  GstEvent *event;
+} PushData;
+
+static gpointer
+push_thread (gpointer data)
+{
+  PushData *d = data;
+
+  if (d->event)
+    return GINT_TO_POINTER (gst_harness_push_event (d->h, d->event) ?
+        GST_FLOW_OK : GST_FLOW_ERROR);
+  return GINT_TO_POINTER (gst_harness_push (d->h, d->buf));
+}
+
+/*
+ * Pushes a buffer (or an event) that waits on the clock: from a thread,
+ * once @n clock waits are pending (the sink's and the keep-alive's), the
+ * earliest is released. Returns the times that were pending.
+ */
+static GstFlowReturn
+push_cranked (GstHarness * h, GstTestClock * tc, GstBuffer * buf,
+    GstEvent * event, guint n, GstClockTime times[2])
+{
+  PushData pd = { h, buf, event };
+  GThread *t = g_thread_new ("push", push_thread, &pd);
+  GList *ids = NULL;
+  guint i = 0;
+
+  gst_test_clock_wait_for_multiple_pending_ids (tc, n, &ids);
+  for (GList * l = ids; l && i < 2; l = l->next, i++)
+    times[i] = gst_clock_id_get_time (l->data);
+  g_list_free_full (ids, (GDestroyNotify) gst_clock_id_unref);
+  fail_unless (gst_test_clock_crank (tc));
+  return GPOINTER_TO_INT (g_thread_join (t));
+}
+
+static GstBuffer *
+frame_at (const gchar * caps, const guint8 fill[4], GstClockTime pts)
+{
+  GstBuffer *buf = make_frame (caps, fill);
+
+  GST_BUFFER_PTS (buf) = pts;
+  return buf;
+}
+
+GST_START_TEST (test_keepalive_clock)
+{
+  static const guint8 fill[4] = { 180, 60, 60, 0 };
+  const gchar *caps = "video/x-raw, format=I420, width=64, height=48, "
+      "framerate=30/1";
+  const GstClockTime frame = gst_util_uint64_scale (GST_SECOND, 1, 30);
+  const GstClockTime grace = frame + frame / 4;
+  GstClockTime times[2] = { 0, 0 }, t;
+  guint n;
+  GstHarness *h;
+  GstTestClock *tc;
+  GstBus *bus;
+  GBytes *out;
+
+  fresh_device (NULL);
+  h = start ("device=/fake/output0 placeholder=black", &bus);
+  g_object_set (h->element, "sync", TRUE, NULL);  /* the harness turns it off */
+  gst_harness_use_testclock (h);
+  tc = gst_harness_get_testclock (h);
+  gst_harness_set_src_caps_str (h, caps);
+
+  /*
+   * Frame 0 (pts 0) is shown at preroll; on PLAYING the keep-alive arms at
+   * 1.25 intervals after it, the sink waits for running time 0.
+   */
+  fail_unless_equals_int (push_cranked (h, tc, frame_at (caps, fill, 0),
+          NULL, 2, times), GST_FLOW_OK);
+  fail_unless_equals_uint64 (times[0], 0);
+  fail_unless_equals_uint64 (times[1], grace);
+  fail_unless (wait_frames (1));
+
+  /* On time, frame 1 comes before the keep-alive deadline: no repeat. */
+  fail_unless_equals_int (push_cranked (h, tc, frame_at (caps, fill, frame),
+          NULL, 2, times), GST_FLOW_OK);
+  fail_unless_equals_uint64 (times[0], frame);
+  fail_unless (wait_frames (2));
+  fail_unless (gst_test_clock_crank (tc));      /* the old deadline */
+  t = next_wait (tc);                           /* re-armed */
+  fail_unless_equals_int (frames_received (), 2);
+  fail_unless_equals_uint64 (t, frame + grace);
+  g_print ("# checked: frames on time are shown once each, no repeat; the "
+      "keep-alive re-arms to %" GST_TIME_FORMAT "\n", GST_TIME_ARGS (t));
+
+  /* Upstream stalls: the last frame again, then at the frame rate. */
+  fail_unless (gst_test_clock_crank (tc));
+  fail_unless (wait_frames (3));
+  t = next_wait (tc);
+  fail_unless_equals_uint64 (t, frame + grace + frame);
+  fail_unless (gst_test_clock_crank (tc));
+  fail_unless (wait_frames (4));
+  out = last_frame ();
+  fail_unless (frame_is (out, 180, 60, 64 * 48), "repeat is not the frame");
+  g_bytes_unref (out);
+  g_print ("# checked: stall: last frame repeated %" GST_TIME_FORMAT
+      " after it, then every %" GST_TIME_FORMAT "\n", GST_TIME_ARGS (grace),
+      GST_TIME_ARGS (frame));
+
+  /* EOS (the sink waits for the end of frame 1 first): black placeholder. */
+  fail_unless_equals_int (push_cranked (h, tc, NULL, gst_event_new_eos (), 2,
+          times), GST_FLOW_OK);
+  fail_unless_equals_uint64 (times[0], 2 * frame);
+  t = next_wait (tc);
+  fail_unless_equals_uint64 (t, frame + grace + 2 * frame);
+  fail_unless (gst_test_clock_crank (tc));
+  fail_unless (wait_frames (5));
+  out = last_frame ();
+  fail_unless (frame_is (out, 16, 128, 64 * 48), "placeholder is not black");
+  g_bytes_unref (out);
+  t = next_wait (tc);
+  fail_unless_equals_uint64 (t, frame + grace + 3 * frame);
+  fail_unless (gst_test_clock_crank (tc));
+  fail_unless (wait_frames (6));
+  g_print ("# checked: after EOS: black placeholder frames at the frame "
+      "rate\n");
+
+  /* PAUSED: placeholder on the monotonic clock (real time), until NULL. */
+  n = frames_received ();
+  fail_unless (gst_element_set_state (h->element, GST_STATE_PAUSED) !=
+      GST_STATE_CHANGE_FAILURE);
+  g_usleep (300 * 1000);
+  n = frames_received () - n;
+  fail_unless (n >= 6 && n <= 11, "%u frames in 300 ms while PAUSED, want "
+      "about 9", n);
+  out = last_frame ();
+  fail_unless (frame_is (out, 16, 128, 64 * 48), "placeholder is not black");
+  g_bytes_unref (out);
+  g_print ("# checked: PAUSED: %u black placeholder frames in 300 ms\n", n);
+  gst_object_unref (tc);
+  finish (h, bus);
+}
+
+GST_END_TEST;
+
+/* ------------------------------------------------------------------------ */
+
+static void
+remove_tmp (void)
+{
+  gchar *cmd;
+
+  if (getpid () != tmp_owner)
+    return;
+  cmd = g_strdup_printf ("rm -rf '%s'", tmp_dir);
+  if (system (cmd) != 0)
+    g_printerr ("could not remove %s\n", tmp_dir);
+  g_free (cmd);
+}
+
+static Suite *
+loopbacksink_suite (void)
+{
+  Suite *s = suite_create ("loopbacksink");
+  TCase *tc = tcase_create ("general");
+
+  tmp_dir = g_dir_make_tmp ("lc-test-lbs.XXXXXX", NULL);
+  g_assert (tmp_dir);
+  tmp_owner = getpid ();
+  atexit (remove_tmp);
+
+  suite_add_tcase (s, tc);
+  tcase_set_timeout (tc, 60);
+  tcase_add_test (tc, test_format_choice);
+  tcase_add_test (tc, test_passthrough_content);
+  tcase_add_test (tc, test_announced_format);
+  tcase_add_test (tc, test_announced_caps);
+  tcase_add_test (tc, test_jpeg_passthrough);
+  tcase_add_test (tc, test_placeholder_image);
+  tcase_add_test (tc, test_renegotiation);
+  tcase_add_test (tc, test_device_selection);
+  tcase_add_test (tc, test_create_device);
+  tcase_add_test (tc, test_write_fallback);
+  tcase_add_test (tc, test_colorimetry);
+  tcase_add_test (tc, test_busy);
+  tcase_add_test (tc, test_keepalive_clock);
+  return s;
+}
+
+GST_CHECK_MAIN (loopbacksink);
