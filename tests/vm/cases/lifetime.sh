@@ -11,7 +11,7 @@
 # - Malformed control-device requests (lc-ctl-abuse: NULL and unmapped
 #   pointers, labels without a NUL, sizes, counts and numbers out of range,
 #   bad extension fields, removing a streaming device) fail with the right
-#   errno while a device streams, CTL_QUERY returns no stale bytes, and the
+#   errno while a device streams, from a 64-bit and a 32-bit process, CTL_QUERY returns no stale bytes, and the
 #   module still adds and removes devices.
 # - max_memory_mb: MMAP buffers of all devices share one budget; REQBUFS
 #   gets fewer buffers, then ENOMEM, and the memory comes back on close.
@@ -117,6 +117,12 @@ bg_start ra "$CONSUME" -d $DEV -t 120
 wait_readers $DEV 1 || true
 lc_check "bad pointers, labels, sizes, counts, numbers, extension fields, removing a streaming device: clean errors, module usable" \
 	"$P/lc-ctl-abuse" --streaming 51
+if [ -x "$P/lc-ctl-abuse32" ]; then
+	lc_check "the same from a 32-bit process (compat ioctl path, same struct layout)" \
+		"$P/lc-ctl-abuse32" --streaming 51
+else
+	lc_fail "$P/lc-ctl-abuse32 missing: install gcc-multilib (scripts/setup does) and rebuild"
+fi
 lc_check "$DEV streamed on through the bad requests (reader still running)" kill -0 "${bg_pids[ra]}"
 kill -TERM "${bg_pids[pa]}" "${bg_pids[ra]}"
 lc_check "producer ran without error through the bad requests" bg_wait pa
