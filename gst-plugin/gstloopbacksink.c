@@ -692,6 +692,22 @@ lbs_compare_nodes (gconstpointer a, gconstpointer b)
 }
 
 /*
+ * Whether sysfs @name is that of a node labelled @label: v4l2loopback names
+ * a node after its label, loopcam's split nodes add " (output)" or
+ * " (capture)" (their QUERYCAP card is the bare label).
+ */
+static gboolean
+lbs_name_has_label (const gchar * name, const gchar * label)
+{
+  gsize n = strlen (label);
+
+  if (!name || strncmp (name, label, n))
+    return FALSE;
+  return !name[n] || !strcmp (name + n, " (output)") ||
+      !strcmp (name + n, " (capture)");
+}
+
+/*
  * The node whose card label is @label: its output node when it has one,
  * else the first node with the label (opening it then explains why it
  * cannot be used); NULL if no node has it.
@@ -719,7 +735,7 @@ lbs_find_by_label (const gchar * label)
     gchar *path;
     gint fd;
 
-    if (g_strcmp0 (name, label)) {
+    if (!lbs_name_has_label (name, label)) {
       g_free (name);
       continue;
     }
