@@ -121,6 +121,48 @@ lc_wait_dev() {
 	lc_pass "device $dev appears"
 }
 
+# check WHAT CMD...: lc_check that lets a set -e script go on after a failure.
+check() { lc_check "$@" || true; }
+
+# show PREFIX FILE: the lines of FILE, indented and prefixed.
+show() { local l; while IFS= read -r l; do printf '  %s: %s\n' "$1" "$l"; done <"$2"; }
+
+# lacks REGEX FILE: true when no line of FILE matches REGEX (prints those that do).
+lacks() { ! grep -n -E "$1" "$2"; }
+
+uptime_s() { local u _; read -r u _ </proc/uptime; printf '%s' "$u"; }
+
+# announce NODE FOURCC:WxH@FPS: the format readers see before a producer sets one.
+announce() { echo "$2" >"/sys/class/video4linux/${1#/dev/}/format"; }
+
+# load_result NAME FILE: the last "result=... key=value" line of FILE into
+# the associative array NAME (NAME[line] holds the whole line).
+load_result() {
+	local -n _res=$1
+	local l line=
+	_res=()
+	if [ -r "$2" ]; then
+		while IFS= read -r l; do [[ $l != result=* ]] || line=$l; done <"$2"
+	fi
+	for l in $line; do _res[${l%%=*}]=${l#*=}; done
+	_res[line]=$line
+}
+
+# expect NAME key=value...: true if array NAME has all these values; prints
+# the ones it does not have.
+expect() {
+	local -n _exp=$1
+	local kv k bad=
+	shift
+	for kv; do
+		k=${kv%%=*}
+		[ "${_exp[$k]-<none>}" = "${kv#*=}" ] ||
+			bad+=" $k=${_exp[$k]-<none>} (expected ${kv#*=})"
+	done
+	[ -z "$bad" ] || printf '  mismatch:%s\n' "$bad"
+	[ -z "$bad" ]
+}
+
 # lc_gone DEV: true once the node has disappeared (devtmpfs removes it on
 # unregister), false if it is still there after 5 s.
 lc_gone() {
@@ -165,12 +207,14 @@ expect_eq() {
 # kv KEY < lc-probe output: the value of KEY=...
 kv() { sed -n "s/^$1=//p" | head -n 1; }
 
-# wait_readers DEV N [SECS]: until sysfs says N readers stream on DEV.
+# wait_readers DEV N [SECS]: until sysfs says at least N readers stream on
+# DEV (/dev/videoN or videoN).
 wait_readers() {
-	local f=/sys/class/video4linux/${1#/dev/}/readers
-	for _ in $(seq $((${3:-10} * 10))); do
-		[ "$(cat "$f" 2>/dev/null)" = "$2" ] && return 0
-		sleep 0.1
+	local f=/sys/class/video4linux/${1#/dev/}/readers n
+	for _ in $(seq $((${3:-10} * 20))); do
+		n=$(cat "$f" 2>/dev/null)
+		[ "${n:-0}" -ge "$2" ] && return 0
+		sleep 0.05
 	done
 	lc_info "$1: readers is $(cat "$f" 2>/dev/null), waited for $2"
 	return 1

@@ -37,50 +37,6 @@ data=/tmp/data-io
 mkdir -p "$work" "$data"
 FRAMES=60
 
-# ---- helpers ----------------------------------------------------------------
-# load_result NAME FILE: the last "result=... key=value" line of FILE into
-# the associative array NAME (NAME[line] holds the whole line).
-load_result() {
-	local -n _res=$1
-	local l line=
-	_res=()
-	if [ -r "$2" ]; then
-		while IFS= read -r l; do [[ $l != result=* ]] || line=$l; done <"$2"
-	fi
-	for l in $line; do _res[${l%%=*}]=${l#*=}; done
-	_res[line]=$line
-}
-# expect NAME key=value...: true if array NAME has all these values; prints
-# the ones it does not have.
-expect() {
-	local -n _exp=$1
-	local kv k bad=
-	shift
-	for kv; do
-		k=${kv%%=*}
-		[ "${_exp[$k]-<none>}" = "${kv#*=}" ] ||
-			bad+=" $k=${_exp[$k]-<none>} (expected ${kv#*=})"
-	done
-	[ -z "$bad" ] || printf '  mismatch:%s\n' "$bad"
-	[ -z "$bad" ]
-}
-# show PREFIX FILE: the lines of FILE, indented and prefixed.
-show() { local l; while IFS= read -r l; do printf '  %s: %s\n' "$1" "$l"; done <"$2"; }
-# wait_readers NODE N [SECS]: until NODE's device has N streaming readers.
-wait_readers() {
-	local n i
-	for ((i = 0; i < ${3:-10} * 20; i++)); do
-		read -r n <"/sys/class/video4linux/$1/readers"
-		[ "$n" -ge "$2" ] && return 0
-		sleep 0.05
-	done
-	return 1
-}
-uptime_s() { local u _; read -r u _ </proc/uptime; printf '%s' "$u"; }
-# check WHAT CMD...: lc_check that lets the script go on after a failure.
-check() { lc_check "$@" || true; }
-# ------------------------------------------------------------------------------
-
 # FOURCC:WxH as lc-produce/lc-consume take it, the fourcc for sysfs, extra
 # producer options.
 formats=(

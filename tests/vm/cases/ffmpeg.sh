@@ -36,28 +36,6 @@ data=/tmp/ffmpeg
 mkdir -p "$work" "$data"
 N=32
 
-# ---- helpers ----------------------------------------------------------------
-# show PREFIX FILE: the lines of FILE, indented and prefixed.
-show() { local l; while IFS= read -r l; do printf '  %s: %s\n' "$1" "$l"; done <"$2"; }
-# wait_readers NODE N [SECS]: until NODE's device has N streaming readers.
-wait_readers() {
-	local n i
-	for ((i = 0; i < ${3:-10} * 20; i++)); do
-		read -r n <"/sys/class/video4linux/$1/readers"
-		[ "$n" -ge "$2" ] && return 0
-		sleep 0.05
-	done
-	return 1
-}
-uptime_s() { local u _; read -r u _ </proc/uptime; printf '%s' "$u"; }
-# check WHAT CMD...: lc_check that lets the script go on after a failure.
-check() { lc_check "$@" || true; }
-# announce NODE FOURCC:WxH@FPS: the format readers see before a producer sets one.
-announce() { echo "$2" >"/sys/class/video4linux/$1/format"; }
-# lacks REGEX FILE: FILE has no line matching REGEX (shows the ones it has).
-lacks() { ! grep -n -E "$1" "$2"; }
-# ------------------------------------------------------------------------------
-
 FF=(ffmpeg -hide_banner -nostdin -nostats -loglevel info)
 READ_OPTS=(-fps_mode passthrough -enc_time_base -1 -f rawvideo -y)
 
