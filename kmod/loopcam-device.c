@@ -210,6 +210,7 @@ static void loopcam_v4l2_release(struct v4l2_device *v4l2_dev)
 	v4l2_device_unregister(&dev->v4l2_dev);
 	loopcam_frame_free(&dev->staging);
 	loopcam_frame_free(&dev->placeholder);
+	loopcam_pool_free(dev);
 	mutex_destroy(&dev->lock);
 	kfree(dev);
 }
@@ -311,6 +312,7 @@ struct loopcam_device *loopcam_device_create(const struct loopcam_config *cfg)
 	INIT_LIST_HEAD(&dev->list);
 	INIT_DELAYED_WORK(&dev->idle_work, loopcam_idle_work);
 	INIT_LIST_HEAD(&dev->out_done);
+	INIT_LIST_HEAD(&dev->out_held);
 	INIT_WORK(&dev->out_done_work, loopcam_out_done_work);
 	loopcam_init_format(dev);
 	dev->last_frame_ns = ktime_get_ns();

@@ -502,6 +502,13 @@ static int loopcam_reqbufs(struct file *file, void *priv,
 		return PTR_ERR(q);
 	if (loopcam_is_output(rb->type))
 		lfh->out_buffers_used = true;
+	/*
+	 * MMAP buffers are the shared pool's: a reader gets all of them, so
+	 * that it has a buffer for whichever the producer sends a frame in.
+	 */
+	if (rb->count && rb->memory == V4L2_MEMORY_MMAP &&
+	    !loopcam_is_output(rb->type))
+		rb->count = loopcam_queue_max_buffers(lfh, rb->type, rb->memory);
 	ret = vb2_reqbufs(q, rb);
 	loopcam_release_if_idle(lfh);
 	return ret;
@@ -712,6 +719,7 @@ static int loopcam_open(struct file *file)
 	lfh->dev = dev;
 	lfh->node = node;
 	INIT_LIST_HEAD(&lfh->cap_ready);
+	INIT_LIST_HEAD(&lfh->cap_held);
 	INIT_LIST_HEAD(&lfh->out_pending);
 	INIT_LIST_HEAD(&lfh->reader_entry);
 
@@ -755,7 +763,8 @@ static int loopcam_release(struct file *file)
 		dev->format_set = false;
 		loopcam_update_caps(dev);
 	}
-	dev->openers--;
+	if (!--dev->openers)
+		loopcam_pool_trim(dev);
 	mutex_unlock(&dev->lock);
 
 	loopcam_fh_del(&lfh->fh, file);

@@ -265,6 +265,7 @@ static int __init loopcam_init(void)
 	ret = loopcam_check_params();
 	if (ret)
 		return ret;
+	loopcam_pool_init();
 	cfg = kmalloc(sizeof(*cfg), GFP_KERNEL);
 	if (!cfg)
 		return -ENOMEM;

@@ -2,22 +2,24 @@
 /*
  * loopcam: the producer's and the readers' vb2 queues, and frame delivery.
  *
- * A producer frame (a queued OUTPUT buffer or a whole frame of write()
- * data) is copied, while the device lock is held, into the first buffer
- * each streaming reader has queued; the reader's buffer is then completed.
- * A reader only dequeues buffers the device finished writing, so frames
- * are never torn, and a reader with no queued buffer just loses that frame
- * (its sequence counter skips one, as V4L2 specifies for dropped frames).
- * The producer's buffer is done as soon as the copies are made: a slow
- * reader never holds the producer back. A frame written whole in one
- * write() call is copied straight from the producer's memory, so each
- * reader costs one copy whichever way the producer sends.
+ * MMAP buffer i of every queue is pool buffer i (loopcam-pool.c). A frame
+ * the producer queues in its buffer i completes, without a copy, each
+ * streaming reader's buffer i if the reader has it queued; readers whose
+ * buffers have memory of their own (USERPTR, DMABUF) get a copy in their
+ * first queued buffer. A frame in kernel memory (write() data, placeholder,
+ * repeated frame) is first copied once into a pool buffer nobody uses.
+ *
+ * A reader holds the frame in pool buffer i from delivery until it queues
+ * its buffer i again; the producer gets its buffer i back only then, so no
+ * frame changes while a reader may read it. A reader may hold only a few
+ * frames at once (loopcam_reader_limits()); past that, and with no
+ * buffer queued, it loses frames for itself alone (its sequence counter
+ * skips, as V4L2 specifies for dropped frames) and the producer keeps
+ * buffers to send with.
  */
 
-#include <linux/mm.h>
 #include <linux/uaccess.h>
 #include <media/v4l2-event.h>
-#include <media/videobuf2-vmalloc.h>
 
 #include "loopcam.h"
 
@@ -53,26 +55,76 @@ static u64 loopcam_reader_timestamp(u64 producer_ns, u64 now)
 }
 
 /*
+ * How many frames a reader may hold in pool buffers at once. Of the
+ * producer's buffers, all but two are shared among the streaming readers,
+ * so that however many of them stop dequeuing, and whenever, the producer
+ * keeps buffers to send with. The pool buffers the producer does not use
+ * are shared among them likewise; frames go there when a reader is past
+ * its share of the producer's (a burst) and for frames in kernel memory.
+ */
+static void loopcam_reader_limits(struct loopcam_device *dev,
+				  unsigned int *max_out, unsigned int *max_spare)
+{
+	unsigned int readers = max(1U, dev->num_readers);
+	unsigned int n = loopcam_pool_size(dev);
+	unsigned int out = 0, i;
+
+	for (i = 0; i < n; i++)
+		if (dev->pool[i] && atomic_read(&dev->pool[i]->out_users))
+			out++;
+	*max_out = max(1U, (out - min(out, 2U)) / readers);
+	*max_spare = max(1U, (n - out) / readers);
+}
+
+/*
  * The buffer a reader gets the next frame in, or NULL when it loses this
- * frame (counted): it has no buffer queued, or its buffers were set up for
- * another format and it waits for V4L2_EVENT_SOURCE_CHANGE handling
- * instead of getting frames it would misread.
+ * frame (counted). With the frame in pool buffer @pb, that is the
+ * reader's own buffer on @pb, unless the reader already holds its share;
+ * else its first queued buffer with memory of its own, to copy into; else
+ * a queued pool buffer the device may fill. A reader whose buffers were
+ * set up for another format gets nothing: it waits for
+ * V4L2_EVENT_SOURCE_CHANGE handling instead of getting frames it would
+ * misread.
  */
 static struct loopcam_buffer *loopcam_reader_take(struct loopcam_device *dev,
 						  struct loopcam_fh *r,
+						  struct loopcam_pool_buf *pb,
 						  size_t bytes)
 {
-	struct loopcam_buffer *buf;
+	struct loopcam_buffer *buf, *own = NULL, *fill = NULL;
+	unsigned int max_out, max_spare;
+	bool may_spare, may_out;
 	struct vb2_buffer *vb;
 
-	buf = list_first_entry_or_null(&r->cap_ready, struct loopcam_buffer,
-				       list);
-	if (!buf || !loopcam_same_frame_format(&r->stream_fmt, &dev->fmt))
+	if (!loopcam_same_frame_format(&r->stream_fmt, &dev->fmt))
 		goto drop;
-	list_del(&buf->list);
-	vb = &buf->vb.vb2_buf;
+	loopcam_reader_limits(dev, &max_out, &max_spare);
+	may_out = r->held_out < max_out;
+	may_spare = r->held - r->held_out < max_spare;
+	list_for_each_entry(buf, &r->cap_ready, list) {
+		if (!buf->pool) {
+			if (!own)
+				own = buf;
+		} else if (buf->pool == pb) {
+			if (atomic_read(&pb->out_users) ? may_out : may_spare) {
+				list_del(&buf->list);
+				return buf;
+			}
+		} else if (!fill && may_spare &&
+			   loopcam_pool_buf_writable(buf->pool, bytes)) {
+			fill = buf;
+		}
+	}
+	if (!own && fill) {
+		list_del(&fill->list);
+		return fill;
+	}
+	if (!own)
+		goto drop;
+	list_del(&own->list);
+	vb = &own->vb.vb2_buf;
 	if (vb2_plane_vaddr(vb, 0) && vb2_plane_size(vb, 0) >= bytes)
-		return buf;
+		return own;
 	vb2_buffer_done(vb, VB2_BUF_STATE_ERROR);
 drop:
 	r->sequence++;
@@ -80,13 +132,28 @@ drop:
 	return NULL;
 }
 
-/* Hand a reader its buffer, now holding a whole frame of @bytes. */
+/*
+ * Hand a reader its buffer, now holding a whole frame of @bytes, @frame,
+ * which lies in pool buffer @pb if not NULL. A buffer elsewhere gets a
+ * copy; a pool buffer holds the frame until the reader queues it again.
+ */
 static void loopcam_reader_give(struct loopcam_fh *r,
-				struct loopcam_buffer *buf, size_t bytes,
-				u64 timestamp_ns)
+				struct loopcam_buffer *buf,
+				struct loopcam_pool_buf *pb, const void *frame,
+				size_t bytes, u64 timestamp_ns)
 {
 	struct vb2_buffer *vb = &buf->vb.vb2_buf;
 
+	if (buf->pool != pb || !pb)
+		memcpy(vb2_plane_vaddr(vb, 0), frame, bytes);
+	if (buf->pool) {
+		buf->holding = true;
+		buf->holding_out = atomic_read(&buf->pool->out_users) != 0;
+		buf->pool->held++;
+		r->held++;
+		r->held_out += buf->holding_out;
+		list_add_tail(&buf->list, &r->cap_held);
+	}
 	vb2_set_plane_payload(vb, 0, bytes);
 	buf->vb.sequence = r->sequence++;
 	buf->vb.field = V4L2_FIELD_NONE;
@@ -97,15 +164,34 @@ static void loopcam_reader_give(struct loopcam_fh *r,
 	vb2_buffer_done(vb, VB2_BUF_STATE_DONE);
 }
 
-/**
- * loopcam_deliver() - offer a frame to every streaming reader
- * @dev: the device, locked.
- * @frame: the frame in the device's current format.
- * @bytes: its size (sizeimage for raw formats).
- * @timestamp_ns: producer timestamp (CLOCK_MONOTONIC), 0 = none.
+/*
+ * A reader queued its buffer again, or stops: the frame it held is free,
+ * and the producer's buffer that brought it goes back once nobody holds it.
  */
-void loopcam_deliver(struct loopcam_device *dev, const void *frame,
-		     size_t bytes, u64 timestamp_ns)
+static void loopcam_reader_release(struct loopcam_fh *r,
+				   struct loopcam_buffer *buf)
+{
+	struct loopcam_pool_buf *pb = buf->pool;
+	struct loopcam_buffer *out;
+
+	if (!buf->holding)
+		return;
+	buf->holding = false;
+	list_del_init(&buf->list);
+	r->held--;
+	r->held_out -= buf->holding_out;
+	if (--pb->held || !pb->out_waiting)
+		return;
+	out = pb->out_waiting;
+	pb->out_waiting = NULL;
+	list_del_init(&out->list);
+	vb2_buffer_done(&out->vb.vb2_buf, VB2_BUF_STATE_DONE);
+}
+
+/* Offer every streaming reader a frame, which lies in @pb if not NULL. */
+static void loopcam_deliver_from(struct loopcam_device *dev,
+				 struct loopcam_pool_buf *pb, const void *frame,
+				 size_t bytes, u64 timestamp_ns)
 {
 	u64 now = ktime_get_ns();
 	struct loopcam_buffer *buf;
@@ -116,47 +202,49 @@ void loopcam_deliver(struct loopcam_device *dev, const void *frame,
 	dev->last_delivery_ns = now;
 
 	list_for_each_entry(r, &dev->readers, reader_entry) {
-		buf = loopcam_reader_take(dev, r, bytes);
-		if (!buf)
-			continue;
-		memcpy(vb2_plane_vaddr(&buf->vb.vb2_buf, 0), frame, bytes);
-		loopcam_reader_give(r, buf, bytes, timestamp_ns);
+		buf = loopcam_reader_take(dev, r, pb, bytes);
+		if (buf)
+			loopcam_reader_give(r, buf, pb, frame, bytes,
+					    timestamp_ns);
 	}
 }
 
-/*
- * A whole frame written by the producer in one write() call goes straight
- * from its memory into the readers' buffers: one copy per reader, none
- * when no reader waits. The first reader's copy comes from userspace; a
- * fault there fails the write before any reader got the frame.
- */
-static int loopcam_deliver_user(struct loopcam_device *dev,
-				const void __user *ubuf, size_t bytes)
+/* A reader waits with a pool buffer: a frame is worth copying there. */
+static bool loopcam_pool_wanted(struct loopcam_device *dev)
 {
-	u64 now = ktime_get_ns();
-	const void *first = NULL;
 	struct loopcam_buffer *buf;
 	struct loopcam_fh *r;
-	void *vaddr;
+
+	list_for_each_entry(r, &dev->readers, reader_entry)
+		list_for_each_entry(buf, &r->cap_ready, list)
+			if (buf->pool)
+				return true;
+	return false;
+}
+
+/**
+ * loopcam_deliver() - offer a frame in kernel memory to every streaming reader
+ * @dev: the device, locked.
+ * @frame: the frame in the device's current format.
+ * @bytes: its size (sizeimage for raw formats).
+ * @timestamp_ns: producer timestamp (CLOCK_MONOTONIC), 0 = none.
+ *
+ * The frame is copied once into a free pool buffer, which readers then
+ * share; readers with memory of their own get a copy each.
+ */
+void loopcam_deliver(struct loopcam_device *dev, const void *frame,
+		     size_t bytes, u64 timestamp_ns)
+{
+	struct loopcam_pool_buf *pb = NULL;
 
 	lockdep_assert_held(&dev->lock);
-	dev->last_delivery_ns = now;
-
-	list_for_each_entry(r, &dev->readers, reader_entry) {
-		buf = loopcam_reader_take(dev, r, bytes);
-		if (!buf)
-			continue;
-		vaddr = vb2_plane_vaddr(&buf->vb.vb2_buf, 0);
-		if (first) {
-			memcpy(vaddr, first, bytes);
-		} else if (copy_from_user(vaddr, ubuf, bytes)) {
-			list_add(&buf->list, &r->cap_ready);
-			return -EFAULT;
-		}
-		first = vaddr;
-		loopcam_reader_give(r, buf, bytes, now);
+	if (loopcam_pool_wanted(dev))
+		pb = loopcam_pool_writable(dev, bytes);
+	if (pb) {
+		memcpy(pb->vaddr, frame, bytes);
+		frame = pb->vaddr;
 	}
-	return 0;
+	loopcam_deliver_from(dev, pb, frame, bytes, timestamp_ns);
 }
 
 /* Keep a copy of the producer's frame: as placeholder, or to repeat it. */
@@ -183,7 +271,9 @@ static void loopcam_count_frame(struct loopcam_device *dev)
 	dev->last_frame_ns = ktime_get_ns();
 }
 
-static void loopcam_produce(struct loopcam_device *dev, const void *frame,
+/* A producer frame, lying in pool buffer @pb if not NULL. */
+static void loopcam_produce(struct loopcam_device *dev,
+			    struct loopcam_pool_buf *pb, const void *frame,
 			    size_t bytes, u64 timestamp_ns)
 {
 	loopcam_count_frame(dev);
@@ -194,7 +284,10 @@ static void loopcam_produce(struct loopcam_device *dev, const void *frame,
 		dev->placeholder_custom = dev->placeholder.bytes != 0;
 		return;
 	}
-	loopcam_deliver(dev, frame, bytes, timestamp_ns);
+	if (pb)
+		loopcam_deliver_from(dev, pb, frame, bytes, timestamp_ns);
+	else
+		loopcam_deliver(dev, frame, bytes, timestamp_ns);
 	if (dev->sustain_framerate)
 		loopcam_keep_frame(dev, &dev->staging, frame, bytes);
 }
@@ -353,58 +446,44 @@ static int loopcam_queue_setup(struct vb2_queue *q, unsigned int *nbuffers,
 		return *nplanes != 1 || sizes[0] < size ? -EINVAL : 0;
 	*nplanes = 1;
 	sizes[0] = size;
-	/*
-	 * read() emulation asks for one buffer; a reader then drops every
-	 * frame that arrives while it copies one out. Give it a few.
-	 */
+	/* read() emulation asks for one buffer: it gets the whole pool. */
 	if (vb2_fileio_is_active(q))
-		*nbuffers = min(4U, dev->cfg.max_buffers);
-	*nbuffers = clamp_t(unsigned int, *nbuffers, 1, dev->cfg.max_buffers);
+		*nbuffers = loopcam_pool_size(dev);
+	*nbuffers = clamp_t(unsigned int, *nbuffers, 1,
+			    loopcam_queue_max_buffers(lfh, q->type, q->memory));
 	return 0;
 }
 
-/* Bytes of MMAP buffer memory all devices hold together. */
-static atomic_long_t loopcam_memory_used = ATOMIC_LONG_INIT(0);
-
-static unsigned long loopcam_memory_budget(void)
+/**
+ * loopcam_queue_max_buffers() - most buffers a queue may have
+ * @lfh: the handle.
+ * @type: its queue's buffer type.
+ * @memory: VB2_MEMORY_* (V4L2_MEMORY_* has the same values).
+ *
+ * MMAP buffers are the pool's, so a queue should have them all: with
+ * fewer it would miss the frames the producer sends in the others.
+ *
+ * Return: the number.
+ */
+unsigned int loopcam_queue_max_buffers(struct loopcam_fh *lfh, u32 type,
+				       unsigned int memory)
 {
-	if (loopcam_max_memory_mb)
-		return (unsigned long)loopcam_max_memory_mb << 20;
-	return (totalram_pages() << PAGE_SHIFT) / 2;
+	struct loopcam_device *dev = lfh->dev;
+
+	if (memory != VB2_MEMORY_MMAP)
+		return dev->cfg.max_buffers;
+	return loopcam_is_output(type) ? loopcam_pool_out_size(dev) :
+					 loopcam_pool_size(dev);
 }
 
-/*
- * Buffers the kernel allocates (MMAP) count against one budget for all
- * devices, so that no user of the nodes can pin all memory with many
- * devices, handles and large frames. A buffer over budget fails; vb2 then
- * gives REQBUFS fewer buffers, or ENOMEM when none fit.
- */
 static int loopcam_buf_init(struct vb2_buffer *vb)
 {
 	struct loopcam_buffer *buf = to_loopcam_buffer(vb);
-	struct loopcam_fh *lfh = vb2_get_drv_priv(vb->vb2_queue);
-	size_t size = PAGE_ALIGN(vb2_plane_size(vb, 0));
 
 	INIT_LIST_HEAD(&buf->list);
-	buf->charged = 0;
-	if (vb->memory != VB2_MEMORY_MMAP)
-		return 0;
-	if (atomic_long_add_return(size, &loopcam_memory_used) >
-	    loopcam_memory_budget()) {
-		atomic_long_sub(size, &loopcam_memory_used);
-		lc_dbg(1, lfh->dev, "buffer memory budget (max_memory_mb) reached\n");
-		return -ENOMEM;
-	}
-	buf->charged = size;
+	buf->pool = loopcam_pool_of(vb);
+	buf->holding = false;
 	return 0;
-}
-
-static void loopcam_buf_cleanup(struct vb2_buffer *vb)
-{
-	struct loopcam_buffer *buf = to_loopcam_buffer(vb);
-
-	atomic_long_sub(buf->charged, &loopcam_memory_used);
-	buf->charged = 0;
 }
 
 /* ---- the producer's OUTPUT queue ---- */
@@ -438,18 +517,26 @@ static void loopcam_out_complete(struct loopcam_device *dev,
 
 	if (!loopcam_is_compressed(dev))
 		bytes = dev->fmt.sizeimage;
+	struct loopcam_buffer *buf = to_loopcam_buffer(vb);
+
 	if (!vaddr) {
 		vb2_buffer_done(vb, VB2_BUF_STATE_ERROR);
 		return;
 	}
-	loopcam_produce(dev, vaddr, bytes, vb->timestamp);
+	loopcam_produce(dev, buf->pool, vaddr, bytes, vb->timestamp);
 	vbuf->sequence = dev->out_sequence++;
 	vbuf->field = V4L2_FIELD_NONE;
+	/* Readers hold the frame: the buffer waits for them. */
+	if (buf->pool && buf->pool->held) {
+		buf->pool->out_waiting = buf;
+		list_add_tail(&buf->list, &dev->out_held);
+		return;
+	}
 	/*
-	 * Readers have their copies already; the buffer goes back to the
-	 * producer from a work item, as QBUF must not return it done.
+	 * Nobody holds it; the buffer goes back to the producer from a work
+	 * item, as QBUF must not return it done.
 	 */
-	list_add_tail(&to_loopcam_buffer(vb)->list, &dev->out_done);
+	list_add_tail(&buf->list, &dev->out_done);
 	queue_work(system_highpri_wq, &dev->out_done_work);
 }
 
@@ -530,16 +617,26 @@ static void loopcam_out_stop_streaming(struct vb2_queue *q)
 {
 	struct loopcam_fh *lfh = vb2_get_drv_priv(q);
 
+	struct loopcam_device *dev = lfh->dev;
+	struct loopcam_buffer *buf;
+
 	loopcam_return_bufs(&lfh->out_pending, VB2_BUF_STATE_ERROR);
-	loopcam_out_return_done(lfh->dev);
+	loopcam_out_return_done(dev);
+	/*
+	 * vb2 needs every buffer back. Readers may still hold frames in
+	 * them; a producer that writes its buffers after STREAMOFF changes
+	 * those frames, as it would with any driver that shares memory.
+	 */
+	list_for_each_entry(buf, &dev->out_held, list)
+		buf->pool->out_waiting = NULL;
+	loopcam_return_bufs(&dev->out_held, VB2_BUF_STATE_DONE);
 	if (!lfh->write_streaming)
-		loopcam_set_producer_active(lfh->dev, false);
+		loopcam_set_producer_active(dev, false);
 }
 
 static const struct vb2_ops loopcam_out_qops = {
 	.queue_setup = loopcam_queue_setup,
 	.buf_init = loopcam_buf_init,
-	.buf_cleanup = loopcam_buf_cleanup,
 	.buf_out_validate = loopcam_out_buf_validate,
 	.buf_prepare = loopcam_out_buf_prepare,
 	.buf_queue = loopcam_out_buf_queue,
@@ -569,8 +666,10 @@ static int loopcam_cap_buf_prepare(struct vb2_buffer *vb)
 static void loopcam_cap_buf_queue(struct vb2_buffer *vb)
 {
 	struct loopcam_fh *lfh = vb2_get_drv_priv(vb->vb2_queue);
+	struct loopcam_buffer *buf = to_loopcam_buffer(vb);
 
-	list_add_tail(&to_loopcam_buffer(vb)->list, &lfh->cap_ready);
+	loopcam_reader_release(lfh, buf);
+	list_add_tail(&buf->list, &lfh->cap_ready);
 }
 
 static int loopcam_cap_start_streaming(struct vb2_queue *q, unsigned int count)
@@ -599,8 +698,12 @@ static void loopcam_cap_stop_streaming(struct vb2_queue *q)
 	struct loopcam_fh *lfh = vb2_get_drv_priv(q);
 	struct loopcam_device *dev = lfh->dev;
 
+	struct loopcam_buffer *buf, *tmp;
+
 	list_del_init(&lfh->reader_entry);
 	dev->num_readers--;
+	list_for_each_entry_safe(buf, tmp, &lfh->cap_held, list)
+		loopcam_reader_release(lfh, buf);
 	loopcam_return_bufs(&lfh->cap_ready, VB2_BUF_STATE_ERROR);
 	loopcam_notify_readers(dev);
 }
@@ -608,7 +711,6 @@ static void loopcam_cap_stop_streaming(struct vb2_queue *q)
 static const struct vb2_ops loopcam_cap_qops = {
 	.queue_setup = loopcam_queue_setup,
 	.buf_init = loopcam_buf_init,
-	.buf_cleanup = loopcam_buf_cleanup,
 	.buf_prepare = loopcam_cap_buf_prepare,
 	.buf_queue = loopcam_cap_buf_queue,
 	.start_streaming = loopcam_cap_start_streaming,
@@ -634,24 +736,30 @@ int loopcam_queue_init(struct loopcam_fh *lfh, struct vb2_queue *q, u32 type)
 	q->drv_priv = lfh;
 	q->buf_struct_size = sizeof(struct loopcam_buffer);
 	q->ops = out ? &loopcam_out_qops : &loopcam_cap_qops;
-	q->mem_ops = &vb2_vmalloc_memops;
+	q->mem_ops = loopcam_pool_mem_ops();
 	q->timestamp_flags = out ? V4L2_BUF_FLAG_TIMESTAMP_COPY :
 				   V4L2_BUF_FLAG_TIMESTAMP_MONOTONIC;
 	q->lock = &lfh->dev->lock;
 	return vb2_queue_init(q);
 }
 
-/* write() of one whole frame: no staging copy (see loopcam_deliver_user). */
+/*
+ * write() of one whole frame goes straight into pool buffer @pb, which
+ * readers share (one copy, whatever their number); NULL: nobody reads.
+ */
 static ssize_t loopcam_write_whole(struct loopcam_fh *lfh,
+				   struct loopcam_pool_buf *pb,
 				   const char __user *buf, size_t bytes)
 {
 	struct loopcam_device *dev = lfh->dev;
-	int ret;
 
 	loopcam_set_producer_active(dev, true);
-	ret = loopcam_deliver_user(dev, buf, bytes);
-	if (ret)
-		return ret;
+	if (pb) {
+		/* Nobody holds or uses @pb: a fault leaves nothing torn. */
+		if (copy_from_user(pb->vaddr, buf, bytes))
+			return -EFAULT;
+		loopcam_deliver_from(dev, pb, pb->vaddr, bytes, 0);
+	}
 	loopcam_count_frame(dev);
 	/* Nothing is kept: sustain_framerate starts from the next frame. */
 	dev->staging.bytes = 0;
@@ -676,6 +784,7 @@ ssize_t loopcam_write_frame(struct loopcam_fh *lfh, const char __user *buf,
 	struct loopcam_device *dev = lfh->dev;
 	struct loopcam_frame *st = &dev->staging;
 	size_t frame = dev->fmt.sizeimage;
+	struct loopcam_pool_buf *pb;
 	size_t n;
 
 	lockdep_assert_held(&dev->lock);
@@ -683,11 +792,15 @@ ssize_t loopcam_write_frame(struct loopcam_fh *lfh, const char __user *buf,
 		frame = min(count, frame);
 	/*
 	 * A whole frame in one call needs no assembly, and no kept copy
-	 * unless it is to become the placeholder or be repeated.
+	 * unless it is to become the placeholder or be repeated. It goes
+	 * into a free pool buffer, or nowhere when nobody reads.
 	 */
 	if (!lfh->write_pos && count >= frame && !dev->grab_placeholder &&
-	    !dev->sustain_framerate)
-		return loopcam_write_whole(lfh, buf, frame);
+	    !dev->sustain_framerate) {
+		pb = dev->num_readers ? loopcam_pool_writable(dev, frame) : NULL;
+		if (pb || !dev->num_readers)
+			return loopcam_write_whole(lfh, pb, buf, frame);
+	}
 
 	if (loopcam_frame_reserve(st, frame))
 		return -ENOMEM;
@@ -707,7 +820,7 @@ ssize_t loopcam_write_frame(struct loopcam_fh *lfh, const char __user *buf,
 	st->fourcc = dev->fmt.pixelformat;
 	st->width = dev->fmt.width;
 	st->height = dev->fmt.height;
-	loopcam_produce(dev, st->data, frame, 0);
+	loopcam_produce(dev, NULL, st->data, frame, 0);
 	/* Kept whole for sustain_framerate (loopcam_keep_frame is a no-op copy). */
 	st->bytes = frame;
 	dev->out_sequence++;

@@ -4,9 +4,9 @@
  *
  * A device moves frames from one producer to any number of readers. Every
  * open file handle that streams owns a vb2 queue of its own: the producer's
- * OUTPUT queue and one CAPTURE queue per reader. A frame the producer queues
- * is copied into the next buffer each streaming reader has queued and then
- * handed back to the producer, so a reader only ever dequeues whole frames
+ * OUTPUT queue and one CAPTURE queue per reader. MMAP buffers of all queues
+ * share one pool of frame memory (loopcam-pool.c), so a frame usually
+ * reaches readers without a copy; a reader only ever dequeues whole frames,
  * and a reader without a free buffer loses that frame for itself alone.
  *
  * All device state, and every vb2 queue of the device, is protected by
@@ -16,6 +16,8 @@
 #ifndef LOOPCAM_H
 #define LOOPCAM_H
 
+#include <linux/init.h>
+#include <linux/kref.h>
 #include <linux/list.h>
 #include <linux/mutex.h>
 #include <linux/workqueue.h>
@@ -38,6 +40,8 @@
 #define LOOPCAM_MAX_TIMEOUT_MS 100000
 #define LOOPCAM_MIN_FPS_INTERVAL_US 1000	/* 1000 frames/s */
 #define LOOPCAM_MAX_FRAME_BYTES (64U << 20)
+/* Pool buffers readers have beyond the producer's (loopcam-pool.c). */
+#define LOOPCAM_SPARE_POOL_BUFS 2
 
 /* Module parameters (loopcam-main.c); the rest are defaults of a config. */
 extern int loopcam_debug;
@@ -97,6 +101,29 @@ struct loopcam_config {
 };
 
 struct loopcam_device;
+struct loopcam_buffer;
+
+/**
+ * struct loopcam_pool_buf - frame memory shared by a device's queues
+ * @ref: the pool's reference and one per vb2 buffer memory using it.
+ * @vmem: vb2_vmalloc memory (its mmap and dma-buf export are reused).
+ * @vaddr: kernel address of the memory.
+ * @size: bytes, page aligned.
+ * @out_users: producer buffer memories using it; atomic because a
+ *	producer's munmap drops its last use without the device lock.
+ * @held: readers holding a frame delivered in it (device lock).
+ * @out_waiting: the producer buffer whose frame it holds, given back to
+ *	the producer when @held drops to 0 (device lock).
+ */
+struct loopcam_pool_buf {
+	struct kref ref;
+	void *vmem;
+	void *vaddr;
+	unsigned long size;
+	atomic_t out_users;
+	unsigned int held;
+	struct loopcam_buffer *out_waiting;
+};
 
 /**
  * struct loopcam_node - one video node of a device
@@ -174,6 +201,10 @@ struct loopcam_frame {
  * @idle_next_ns: when @idle_work next offers a frame; 0 = now.
  * @out_done: producer buffers already delivered, to be handed back.
  * @out_done_work: hands them back; QBUF must never return a done buffer.
+ * @out_held: producer buffers delivered without a copy, waiting for
+ *	readers to give their frames back (loopcam_pool_buf.out_waiting).
+ * @pool: frame memory shared by the queues (loopcam-pool.c).
+ * @pool_next: the pool buffer the device fills next.
  * @removing: being removed; open() fails.
  */
 struct loopcam_device {
@@ -219,6 +250,9 @@ struct loopcam_device {
 	u64 idle_next_ns;
 	struct list_head out_done;
 	struct work_struct out_done_work;
+	struct list_head out_held;
+	struct loopcam_pool_buf *pool[LOOPCAM_MAX_BUFFERS];
+	unsigned int pool_next;
 	bool removing;
 };
 
@@ -242,6 +276,10 @@ struct loopcam_device {
  *	buffers or is about to allocate them).
  * @reader_entry: entry in loopcam_device.readers while streaming.
  * @cap_ready: reader buffers waiting for a frame.
+ * @cap_held: reader buffers holding a frame in a pool buffer, from
+ *	delivery until they are queued again.
+ * @held: entries in @cap_held.
+ * @held_out: entries in @cap_held holding a producer's buffer.
  * @id: reader id shown in sysfs.
  * @sequence: reader: sequence of the next frame offered.
  * @received: reader: frames received while streaming.
@@ -265,6 +303,9 @@ struct loopcam_fh {
 
 	struct list_head reader_entry;
 	struct list_head cap_ready;
+	struct list_head cap_held;
+	unsigned int held;
+	unsigned int held_out;
 	unsigned int id;
 	u32 sequence;
 	u64 received;
@@ -276,13 +317,19 @@ struct loopcam_fh {
 /**
  * struct loopcam_buffer - a vb2 buffer of a loopcam queue
  * @vb: the vb2 buffer.
- * @list: entry in loopcam_fh.cap_ready or .out_pending while queued, or
- *	in loopcam_device.out_done once delivered.
+ * @list: entry in loopcam_fh.cap_ready or .out_pending while queued, in
+ *	loopcam_fh.cap_held while holding a frame, or in
+ *	loopcam_device.out_done or .out_held once delivered.
+ * @pool: the pool buffer its memory is, or NULL.
+ * @holding: a reader buffer holding the frame in @pool.
+ * @holding_out: ... and @pool was the producer's when the frame came.
  */
 struct loopcam_buffer {
 	struct vb2_v4l2_buffer vb;
 	struct list_head list;
-	size_t charged;
+	struct loopcam_pool_buf *pool;
+	bool holding;
+	bool holding_out;
 };
 
 static inline struct loopcam_fh *to_loopcam_fh(struct file *file)
@@ -336,6 +383,19 @@ int loopcam_set_announced_format(struct loopcam_device *dev,
 int loopcam_frame_reserve(struct loopcam_frame *frame, size_t bytes);
 void loopcam_frame_free(struct loopcam_frame *frame);
 
+/* loopcam-pool.c */
+void __init loopcam_pool_init(void);
+const struct vb2_mem_ops *loopcam_pool_mem_ops(void);
+unsigned int loopcam_pool_size(const struct loopcam_device *dev);
+unsigned int loopcam_pool_out_size(const struct loopcam_device *dev);
+bool loopcam_pool_buf_writable(const struct loopcam_pool_buf *pb,
+			       size_t bytes);
+struct loopcam_pool_buf *loopcam_pool_writable(struct loopcam_device *dev,
+					       size_t bytes);
+struct loopcam_pool_buf *loopcam_pool_of(struct vb2_buffer *vb);
+void loopcam_pool_trim(struct loopcam_device *dev);
+void loopcam_pool_free(struct loopcam_device *dev);
+
 /* loopcam-main.c: the module's device list */
 struct loopcam_device *loopcam_find_device(int nr);
 int loopcam_add_device(const struct loopcam_config *cfg,
@@ -346,6 +406,8 @@ extern struct list_head loopcam_devices;
 
 /* loopcam-queue.c */
 int loopcam_queue_init(struct loopcam_fh *lfh, struct vb2_queue *q, u32 type);
+unsigned int loopcam_queue_max_buffers(struct loopcam_fh *lfh, u32 type,
+				       unsigned int memory);
 void loopcam_set_producer_active(struct loopcam_device *dev, bool active);
 void loopcam_deliver(struct loopcam_device *dev, const void *frame,
 		     size_t bytes, u64 timestamp_ns);

@@ -14,7 +14,8 @@
 #   errno while a device streams, from a 64-bit and a 32-bit process, CTL_QUERY returns no stale bytes, and the
 #   module still adds and removes devices.
 # - max_memory_mb: MMAP buffers of all devices share one budget; REQBUFS
-#   gets fewer buffers, then ENOMEM, and the memory comes back on close.
+#   gets fewer buffers, then ENOMEM, and the memory comes back on close;
+#   handles of one device share its pool.
 # - SIGKILL of producers and readers mid-stream (MMAP, USERPTR, read(),
 #   write(), a reader idle in poll) leaves the device usable (a reader
 #   survives its producer being killed and gets the next producer's frames)
@@ -174,9 +175,13 @@ lc_unload
 
 # ---- max_memory_mb: one budget for all MMAP buffers ------------------------------------
 # 640x480 YUYV frames are 614400 bytes (150 pages): 3 fit in 2 MiB, 4 do not.
+# A device's handles share its pool of MMAP buffers, so the budget runs out
+# for the second device, not for a second handle.
 DEV=/dev/video56
-lc_load devices=1 video_nr=56 max_memory_mb=2 || exit 1
+DEV2=/dev/video57
+lc_load devices=2 video_nr=56,57 max_memory_mb=2 || exit 1
 lc_wait_dev $DEV || exit 1
+lc_wait_dev $DEV2 || exit 1
 out=$("$PROBE" ops $DEV reqbufs:cap:8 reqbufs:cap:0 reqbufs:cap:3 2>&1)
 printf '%s\n' "$out" | sed 's/^/  /'
 expect_eq "max_memory_mb=2: REQBUFS(8) of 614400-byte buffers gives" \
@@ -185,10 +190,14 @@ expect_eq "max_memory_mb=2: after REQBUFS(0), REQBUFS(3) gives" \
 	"$(sed -n 's/^ *reqbufs gave //p' <<<"$out" | tail -n 1)" 3
 bg_start rm "$CONSUME" -d $DEV -i mmap -b 3 -t 120
 wait_readers $DEV 1 || true
-lc_check "max_memory_mb=2 spent by a reader: another handle's REQBUFS(2) -> ENOMEM" \
-	"$PROBE" ops $DEV reqbufs:cap:2=ENOMEM
+out=$("$PROBE" ops $DEV reqbufs:cap:2 2>&1)
+printf '%s\n' "$out" | sed 's/^/  /'
+expect_eq "another handle on $DEV shares the reader's pool: REQBUFS(2) gives" \
+	"$(sed -n 's/^ *reqbufs gave //p' <<<"$out" | head -n 1)" 3
+lc_check "max_memory_mb=2 spent by $DEV's pool: REQBUFS(2) on $DEV2 -> ENOMEM" \
+	"$PROBE" ops $DEV2 reqbufs:cap:2=ENOMEM
 kill -TERM "${bg_pids[rm]}"
 lc_check "the budget-holding reader got only whole frames" bg_wait rm
-lc_check "the reader's memory came back: REQBUFS(3) on another handle succeeds" \
-	"$PROBE" ops $DEV reqbufs:cap:3
+lc_check "$DEV's memory came back when its last handle closed: REQBUFS(3) on $DEV2 succeeds" \
+	"$PROBE" ops $DEV2 reqbufs:cap:3
 lc_unload

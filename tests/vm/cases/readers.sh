@@ -18,6 +18,11 @@
 #    reader's received + dropped is every frame sent, received is what it
 #    dequeued, and dropped is what it missed between, before and after the
 #    frames it got.
+# 3. Three readers that stop dequeuing, one after the other, beside a
+#    normal reader, with max_buffers=8: MMAP buffers are shared, so each
+#    stalled reader holds some of the producer's buffers, but never so many
+#    that the producer (paced at 30/s) cannot send all its frames; the
+#    normal reader gets every one.
 #
 # Readers run until stopped (SIGTERM, a clean end for lc-consume) once the
 # producer is done and each reader has dequeued every frame delivered to it
@@ -41,16 +46,22 @@ count_frames() {
 	printf '%s' "$n"
 }
 
-# Split device 30 (output) / 31 (capture); split device 32/33 whose capture
-# node lends DMABUF buffers to the readers; combined 34 lends them to a
-# DMABUF producer.
-lc_load devices=3 max_buffers=32 video_nr=30,32,34 capture_nr=31,33,-1 split_nodes=1,1,0
-for n in 30 31 32 33 34; do
+# Split device 30 (output) / 31 (capture); split device 32/33 and combined
+# 36 and 38 lend DMABUF buffers to the readers, one device each: all
+# handles of a device share its MMAP memory, so one device would give the
+# three readers the same buffers. Combined 34 lends them to a DMABUF
+# producer.
+lc_load devices=5 max_buffers=32 video_nr=30,32,34,36,38 capture_nr=31,33,-1,-1,-1 \
+	split_nodes=1,1,0,0,0
+for n in 30 31 32 33 34 36 38; do
 	lc_wait_dev /dev/video$n
 done
-# Room for any frame of this test in the donor's buffers.
-check "announce YUYV:1280x720 on the DMABUF donor device" \
-	announce video32 YUYV:1280x720@30
+# Room for any frame of this test in the donors' buffers.
+for n in 32 36 38; do
+	check "announce YUYV:1280x720 on DMABUF donor device video$n" \
+		announce video$n YUYV:1280x720@30
+done
+rdonors=(/dev/video33 /dev/video36 /dev/video38)
 
 declare -A P R
 declare -a rpids rlogs stats
@@ -162,17 +173,17 @@ done
 # ---- 2. flat-out producer, three readers per reader I/O ---------------------
 N=120
 flat_out() {
-	local rio=$1 pio=$2 donor=() pdonor=() prc=0 i
-	[ "$rio" != dmabuf ] || donor=(--dmabuf-from /dev/video33)
+	local rio=$1 pio=$2 donor=("" "" "") pdonor=() prc=0 i
+	[ "$rio" != dmabuf ] || donor=("${rdonors[@]/#/--dmabuf-from }")
 	[ "$pio" != dmabuf ] || pdonor=(--dmabuf-from /dev/video34)
 	local what="flat out: $pio producer, 3 $rio readers"
 	lc_info "$what, YUYV 640x480, $N frames (uptime $(uptime_s))"
 	check "announce YUYV:640x480 through sysfs" \
 		announce video30 YUYV:640x480@30
 	start_readers "$work/flat-$rio" \
-		"-i $rio ${donor[*]} --expect-format YUYV:640x480" \
-		"-i $rio ${donor[*]} --expect-format YUYV:640x480" \
-		"-i $rio ${donor[*]} --expect-format YUYV:640x480"
+		"-i $rio ${donor[0]} --expect-format YUYV:640x480" \
+		"-i $rio ${donor[1]} --expect-format YUYV:640x480" \
+		"-i $rio ${donor[2]} --expect-format YUYV:640x480"
 	timeout 60 "$progs/lc-produce" -d /dev/video30 -i "$pio" "${pdonor[@]}" -f YUYV \
 		-s 640x480 -r 0 -n "$N" >"$work/flat-$rio-producer.log" 2>&1 || prc=$?
 	load_result P "$work/flat-$rio-producer.log"
@@ -208,4 +219,56 @@ flat_out mmap write
 flat_out userptr mmap
 flat_out dmabuf userptr
 
+lc_unload
+
+# ---- 3. stalled readers never hold the producer back -------------------------
+# MMAP buffers are shared: a reader holds the producer's buffer until it
+# queues its own again. Three readers that stop dequeuing, each at another
+# moment, so that each holds different buffers, must still leave the
+# producer enough of its max_buffers=8 to go on at its rate, and a normal
+# reader gets every frame.
+N=120
+lc_info "stalled: 3 readers that stop dequeuing + 1 normal, YUYV 320x240, $N frames at 30/s"
+lc_load devices=1 max_buffers=8 video_nr=30 capture_nr=31 split_nodes=1
+lc_wait_dev /dev/video30
+lc_wait_dev /dev/video31
+check "announce YUYV:320x240 through sysfs" announce video30 YUYV:320x240@30
+start_readers "$work/stalled" \
+	"-i userptr -b 8 --expect-format YUYV:320x240 --expect-all --expect-first-seq 0"
+prc=0
+timeout 60 "$progs/lc-produce" -d /dev/video30 -i mmap -b 8 -f YUYV -s 320x240 -r 30 \
+	-n "$N" >"$work/stalled-producer.log" 2>&1 &
+ppid=$!
+for i in 1 2 3; do
+	sleep 0.7
+	timeout 120 "$progs/lc-consume" -d /dev/video31 -i mmap -b 10 -n 0 -t 100 -v \
+		--slow-ms 100000 --timeout-ms 20000 >"$work/stalled-r$i.log" 2>&1 &
+	rpids[i]=$!
+	rlogs[i]=$work/stalled-r$i.log
+done
+wait "$ppid" || prc=$?
+load_result P "$work/stalled-producer.log"
+P[rc]=$prc
+printf '  producer: %s\n' "${P[line]}"
+[ "$prc" -eq 0 ] || show producer "$work/stalled-producer.log"
+check "stalled readers: the MMAP producer sent all $N frames at 30/s" \
+	expect P rc=0 result=pass sent="$N"
+sleep 1
+read_stats 4
+for i in 1 2 3; do
+	read -r _ srecv sdrop <<<"${stats[i]}"
+	check "stalled reader $i got frames ($srecv) and lost the rest for itself ($sdrop)" \
+		test "$srecv" -gt 0 -a "$sdrop" -gt 0
+done
+rpids=("${rpids[0]}") rlogs=("${rlogs[0]}") stats=("${stats[0]}")
+drain_and_stop
+load_result R "${rlogs[0]}"
+R[rc]=${R_rc[0]}
+printf '  normal reader: %s\n' "${R[line]}"
+[ "${R[rc]}" -eq 0 ] || show "normal reader" "${rlogs[0]}"
+check "normal reader beside 3 stalled ones got every frame, 0..$((N - 1)), whole" \
+	expect R rc=0 result=pass received="$N" missed=0 torn=0 bad_size=0 out_of_order=0 \
+	first_seq=0 last_seq=$((N - 1))
+pkill -TERM -f "lc-consume -d /dev/video31" || true
+wait
 lc_unload
