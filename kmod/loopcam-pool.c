@@ -98,7 +98,11 @@ static void loopcam_pool_buf_release(struct kref *ref)
 	kfree(pb);
 }
 
-static void loopcam_pool_buf_put(struct loopcam_pool_buf *pb)
+/**
+ * loopcam_pool_buf_put() - drop a reference to a pool buffer
+ * @pb: the pool buffer; freed with the last reference.
+ */
+void loopcam_pool_buf_put(struct loopcam_pool_buf *pb)
 {
 	kref_put(&pb->ref, loopcam_pool_buf_release);
 }
@@ -138,7 +142,7 @@ unsigned int loopcam_pool_out_size(const struct loopcam_device *dev)
 bool loopcam_pool_buf_writable(const struct loopcam_pool_buf *pb,
 			       size_t bytes)
 {
-	return pb && pb->size >= bytes && !pb->held &&
+	return pb && pb->size >= bytes && !pb->held && !pb->filling &&
 	       !atomic_read(&pb->out_users);
 }
 
@@ -215,7 +219,7 @@ static struct loopcam_pool_buf *loopcam_pool_bind(struct vb2_buffer *vb,
 		dev->pool[vb->index] = pb;
 	}
 	if (pb->size != size ||
-	    (out && (pb->held || atomic_read(&pb->out_users))))
+	    (out && (pb->held || pb->filling || atomic_read(&pb->out_users))))
 		return NULL;
 	kref_get(&pb->ref);
 	if (out)

@@ -744,21 +744,52 @@ int loopcam_queue_init(struct loopcam_fh *lfh, struct vb2_queue *q, u32 type)
 }
 
 /*
+ * Copy a frame from the producer into pool buffer @pb without the device
+ * lock, so that readers dequeue and queue buffers meanwhile. @pb is marked
+ * as being filled, so that nobody else writes, holds or binds it, and
+ * referenced, so that it outlives a pool change. The device lock is held
+ * again on return.
+ *
+ * Return: 0, -EFAULT, or -EAGAIN when the format changed meanwhile.
+ */
+static int loopcam_fill_from_user(struct loopcam_device *dev,
+				  struct loopcam_pool_buf *pb,
+				  const char __user *buf, size_t bytes)
+{
+	struct v4l2_pix_format fmt = dev->fmt;
+	unsigned long left;
+
+	pb->filling = true;
+	kref_get(&pb->ref);
+	mutex_unlock(&dev->lock);
+	left = copy_from_user(pb->vaddr, buf, bytes);
+	mutex_lock(&dev->lock);
+	pb->filling = false;
+	loopcam_pool_buf_put(pb);
+	if (left)
+		return -EFAULT;
+	return loopcam_same_frame_format(&fmt, &dev->fmt) ? 0 : -EAGAIN;
+}
+
+/*
  * write() of one whole frame goes straight into pool buffer @pb, which
  * readers share (one copy, whatever their number); NULL: nobody reads.
+ * A frame that finds the format changed when it is in is dropped.
  */
 static ssize_t loopcam_write_whole(struct loopcam_fh *lfh,
 				   struct loopcam_pool_buf *pb,
 				   const char __user *buf, size_t bytes)
 {
 	struct loopcam_device *dev = lfh->dev;
+	int ret;
 
 	loopcam_set_producer_active(dev, true);
 	if (pb) {
-		/* Nobody holds or uses @pb: a fault leaves nothing torn. */
-		if (copy_from_user(pb->vaddr, buf, bytes))
-			return -EFAULT;
-		loopcam_deliver_from(dev, pb, pb->vaddr, bytes, 0);
+		ret = loopcam_fill_from_user(dev, pb, buf, bytes);
+		if (ret == -EFAULT)
+			return ret;
+		if (!ret)
+			loopcam_deliver_from(dev, pb, pb->vaddr, bytes, 0);
 	}
 	loopcam_count_frame(dev);
 	/* Nothing is kept: sustain_framerate starts from the next frame. */

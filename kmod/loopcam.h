@@ -112,6 +112,7 @@ struct loopcam_buffer;
  * @out_users: producer buffer memories using it; atomic because a
  *	producer's munmap drops its last use without the device lock.
  * @held: readers holding a frame delivered in it (device lock).
+ * @filling: write() copies a frame into it without the device lock.
  * @out_waiting: the producer buffer whose frame it holds, given back to
  *	the producer when @held drops to 0 (device lock).
  */
@@ -122,6 +123,7 @@ struct loopcam_pool_buf {
 	unsigned long size;
 	atomic_t out_users;
 	unsigned int held;
+	bool filling;
 	struct loopcam_buffer *out_waiting;
 };
 
@@ -393,6 +395,7 @@ bool loopcam_pool_buf_writable(const struct loopcam_pool_buf *pb,
 struct loopcam_pool_buf *loopcam_pool_writable(struct loopcam_device *dev,
 					       size_t bytes);
 struct loopcam_pool_buf *loopcam_pool_of(struct vb2_buffer *vb);
+void loopcam_pool_buf_put(struct loopcam_pool_buf *pb);
 void loopcam_pool_trim(struct loopcam_device *dev);
 void loopcam_pool_free(struct loopcam_device *dev);
 
