@@ -28,9 +28,12 @@
  * the input is in none of them. JPEG and H.264 pass through unchanged.
  *
  * Frames are shown on the pipeline clock. When upstream stalls, the last
- * frame is repeated at the device frame rate; after EOS and while the
- * element is PAUSED or READY, readers get #GstLoopbackSink:placeholder,
- * so they never see the camera stop until the element goes to NULL.
+ * frame is repeated at the device frame rate, the first time a quarter
+ * interval late, so that a frame which is merely a little late is not
+ * doubled; after EOS and while the element is PAUSED or READY, readers get
+ * #GstLoopbackSink:placeholder, so they never see the camera stop until the
+ * element goes to NULL. When the input caps change but the device format
+ * stays, the last frame is repeated until the first in the new caps comes.
  *
  * Each time the device format is set, the element posts an element message
  * `loopbacksink-format` with the fields device, fourcc, width, height,
@@ -199,6 +202,8 @@ struct _GstLoopbackSink
   gint64 last_mono_time;        /* monotonic time of the last frame out */
   GstBuffer *last_buffer;       /* last input frame, in in_info */
   guint8 *placeholder_frame;    /* device format, out_info.size bytes */
+  guint8 *bridge_frame;         /* last frame across a caps change, device
+                                 * format: repeated until a new frame comes */
   GstBuffer *image;             /* decoded placeholder-image */
   GstVideoInfo image_info;
   guint64 frames_out;
@@ -1277,9 +1282,9 @@ lbs_output_buffer (GstLoopbackSink * self, GstBuffer * buf)
   return lbs_frame_commit (self, index, size);
 }
 
-/* Sends the placeholder frame (device format) to the device. */
+/* Sends a whole frame already in the device format to the device. */
 static gint
-lbs_output_placeholder (GstLoopbackSink * self)
+lbs_output_raw (GstLoopbackSink * self, const guint8 * frame)
 {
   gsize size = GST_VIDEO_INFO_SIZE (&self->out_info);
   guint8 *dst;
@@ -1287,8 +1292,31 @@ lbs_output_placeholder (GstLoopbackSink * self)
 
   if ((err = lbs_frame_begin (self, &dst, &index)))
     return err;
-  memcpy (dst, self->placeholder_frame, size);
+  memcpy (dst, frame, size);
   return lbs_frame_commit (self, index, size);
+}
+
+/*
+ * The input format changes but the device format stays: the last frame,
+ * rendered with the old conversion, keeps readers fed until the first
+ * frame in the new format comes (a caps change takes longer than a frame
+ * interval).
+ */
+static void
+lbs_keep_bridge_frame (GstLoopbackSink * self,
+    const struct v4l2_pix_format *old_pix, gboolean was_raw)
+{
+  gsize size = GST_VIDEO_INFO_SIZE (&self->out_info);
+
+  g_clear_pointer (&self->bridge_frame, g_free);
+  if (!was_raw || !self->last_buffer || old_pix->pixelformat !=
+      self->pix.pixelformat || old_pix->width != self->pix.width
+      || old_pix->height != self->pix.height
+      || old_pix->sizeimage != self->pix.sizeimage)
+    return;
+  self->bridge_frame = g_malloc (size);
+  if (lbs_render_into (self, self->last_buffer, self->bridge_frame, &size))
+    g_clear_pointer (&self->bridge_frame, g_free);
 }
 
 /*
@@ -1602,12 +1630,13 @@ gst_loopback_sink_set_rate (GstLoopbackSink * self, gint fps_n, gint fps_d)
 }
 
 static gboolean
-gst_loopback_sink_configure (GstLoopbackSink * self, GstCaps * caps)
+gst_loopback_sink_configure (GstLoopbackSink * self, GstCaps * caps,
+    gboolean was_raw)
 {
   GstStructure *s = gst_caps_get_structure (caps, 0);
   const gchar *name = gst_structure_get_name (s);
   guint32 compressed = 0;
-  struct v4l2_pix_format want;
+  struct v4l2_pix_format want, old_pix;
   GstVideoInfo in;
   gint fps_n = 0, fps_d = 1;
   GstLoopbackSinkScaleMode mode;
@@ -1658,9 +1687,12 @@ gst_loopback_sink_configure (GstLoopbackSink * self, GstCaps * caps)
   } else {
     lbs_wanted_pix (&in, compressed, &want);
   }
+  old_pix = self->pix;
   if (!gst_loopback_sink_set_device_format (self, &want))
     return FALSE;
   gst_loopback_sink_set_rate (self, fps_n, fps_d);
+  /* Still the old conversion: the last frame in the device format. */
+  lbs_keep_bridge_frame (self, &old_pix, was_raw);
 
   /* How frames get there. */
   g_clear_pointer (&self->convert, gst_video_converter_free);
@@ -1748,12 +1780,13 @@ gst_loopback_sink_set_caps (GstBaseSink * bsink, GstCaps * caps)
 {
   GstLoopbackSink *self = GST_LOOPBACK_SINK (bsink);
   GstStructure *info;
-  gboolean ok;
+  gboolean ok, was_raw;
 
   GST_DEBUG_OBJECT (self, "caps %" GST_PTR_FORMAT, caps);
   g_mutex_lock (&self->lock);
+  was_raw = self->configured && self->path_kind != LBS_PATH_COMPRESSED;
   self->configured = FALSE;
-  ok = gst_loopback_sink_configure (self, caps);
+  ok = gst_loopback_sink_configure (self, caps, was_raw);
   info = ok ? g_steal_pointer (&self->format_info) : NULL;
   g_mutex_unlock (&self->lock);
 
@@ -1850,6 +1883,7 @@ gst_loopback_sink_show_frame (GstVideoSink * vsink, GstBuffer * buf)
     return GST_FLOW_FLUSHING;
   } else if (!err) {
     gst_buffer_replace (&self->last_buffer, buf);
+    g_clear_pointer (&self->bridge_frame, g_free);
     self->last_clock_time = lbs_clock_now (self);
     self->last_mono_time = g_get_monotonic_time ();
     self->repeating = FALSE;
@@ -1878,13 +1912,18 @@ lbs_keepalive_frame (GstLoopbackSink * self, gboolean live)
   GST_OBJECT_UNLOCK (self);
 
   if (live || last || !self->placeholder_frame) {
-    if (!self->last_buffer)
+    if (self->last_buffer) {
+      GST_DEBUG_OBJECT (self, "keep-alive: last frame again");
+      err = lbs_output_buffer (self, self->last_buffer);
+    } else if (self->bridge_frame) {
+      GST_DEBUG_OBJECT (self, "keep-alive: last frame of the old caps again");
+      err = lbs_output_raw (self, self->bridge_frame);
+    } else {
       return;
-    GST_DEBUG_OBJECT (self, "keep-alive: last frame again");
-    err = lbs_output_buffer (self, self->last_buffer);
+    }
   } else {
     GST_DEBUG_OBJECT (self, "keep-alive: placeholder");
-    err = lbs_output_placeholder (self);
+    err = lbs_output_raw (self, self->placeholder_frame);
   }
   if (err == ENODEV) {
     GST_INFO_OBJECT (self, "device removed: keep-alive stops");
@@ -1913,8 +1952,9 @@ gst_loopback_sink_keepalive (gpointer data)
     GstClock *clock;
 
     if (!self->configured || self->device_gone
-        || (!self->last_buffer && !self->placeholder_frame)
-        || (live && !self->last_buffer)) {
+        || (!self->last_buffer && !self->placeholder_frame
+            && !self->bridge_frame)
+        || (live && !self->last_buffer && !self->bridge_frame)) {
       g_cond_wait (&self->cond, &self->lock);
       continue;
     }
@@ -2044,6 +2084,7 @@ gst_loopback_sink_close (GstLoopbackSink * self)
   self->configured = FALSE;
   g_clear_pointer (&self->convert, gst_video_converter_free);
   g_clear_pointer (&self->placeholder_frame, g_free);
+  g_clear_pointer (&self->bridge_frame, g_free);
   gst_buffer_replace (&self->last_buffer, NULL);
   self->preroll_buffer = NULL;
   gst_buffer_replace (&self->image, NULL);

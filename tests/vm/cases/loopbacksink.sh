@@ -1,6 +1,5 @@
 #!/bin/bash
-# loopbacksink (gst-plugin/) against the real module: the first VM checks of
-# issue 5 (stall, caps change and EOS readers come with its C reader).
+# loopbacksink (gst-plugin/) against the real module and real readers.
 #
 # 1. videotestsrc RGB 320x240 at 30/s into a split device's output node by
 #    device=: with no format fixed the element picks I420 (the closest format
@@ -11,7 +10,24 @@
 # 3. A second loopbacksink on the same device while the first streams fails
 #    at once with loopbacksink's own "in use by another producer" error; the
 #    first pipeline carries on and ends with EOS.
+# 4. Content: test frames (lc-framefile) in I420, NV12 and YUY2, even and
+#    odd sizes, through filesrc ! rawvideoparse ! loopbacksink into a device
+#    announcing that format: lc-consume checks every byte of every frame,
+#    that none is missing, the rate and the gaps.
+# 5. videotestsrc in formats browsers do not read, odd sizes among them:
+#    the element picks a browser format and converts; lc-consume gets whole
+#    frames of the format the device shows, at 30/s; v4l2src and
+#    ffmpeg -f v4l2 read them too.
+# 6. A source that stalls for 3 s (lc-gst-feed closes a valve): readers go
+#    on getting frames at the rate, no gap over 3 frame intervals.
+# 7. Caps change mid-stream: into a fixed device format, readers see no
+#    change and no gap; with nothing fixed, the device format follows (the
+#    kernel's SOURCE_CHANGE to streaming readers is format-change's case).
+# 8. EOS while the pipeline stays PLAYING: readers get the black
+#    placeholder at the rate, with no gap.
 # Every pipeline must exit 0 (the second: 1, with that message).
+# Gaps are checked against 3 frame intervals (100 ms at 30/s): the element
+# repeats a frame 1.25 intervals after the last one, and TCG adds jitter.
 set -uo pipefail
 # shellcheck source=tests/vm/guest-lib.sh
 . "$LOOPCAM_TOP/tests/vm/guest-lib.sh"
@@ -35,6 +51,15 @@ lc_pass "gst-inspect-1.0 finds loopbacksink in $GST_PLUGIN_PATH"
 wait_format() {
 	for _ in $(seq 200); do
 		[ "$(cat $SYS/format)" = "$1" ] && return 0
+		sleep 0.1
+	done
+	return 1
+}
+
+# wait_any_format: a producer sets the capture node's format within 20 s.
+wait_any_format() {
+	for _ in $(seq 200); do
+		[ -n "$(cat $SYS/format)" ] && return 0
 		sleep 0.1
 	done
 	return 1
@@ -76,4 +101,139 @@ expect_eq "the second pipeline fails" "$rc" 1
 lc_check "with loopbacksink's 'in use by another producer' error" \
 	grep -q "in use by another producer" "$work/second.log"
 lc_check "the first pipeline carried on and ends with EOS, exit 0" bg_wait label
+lc_unload
+
+PROGS=$LOOPCAM_BUILD/tests/vm/progs
+FEED=$LOOPCAM_TOP/tests/vm/progs/lc-gst-feed
+# 3 frame intervals: TCG alone delays a frame by up to 45 ms now and then
+# (max_gap_us in each reader's summary line), while a keep-alive that
+# failed would leave a gap of the whole 3 s stall.
+GAP_US=100000
+lc_load devices=1 video_nr=10 split_nodes=1 capture_nr=11 || exit 1
+lc_wait_dev $CAP || exit 1
+
+# consume NAME ARGS...: lc-consume on the capture node in the background.
+consume() {
+	local name=$1
+	shift
+	bg_start "$name" timeout 120 "$PROGS/lc-consume" -d $CAP --timeout-ms 10000 "$@"
+}
+
+# reload: the module afresh, so that no format is fixed.
+reload() {
+	lc_unload
+	lc_load devices=1 video_nr=10 split_nodes=1 capture_nr=11 || return 1
+	lc_wait_dev $CAP
+}
+
+# reader_ok NAME WHAT: the reader NAME passed; its summary in the log.
+reader_ok() {
+	lc_check "$2" bg_wait "$1"
+}
+
+lc_info "4. test frames, no conversion: every byte, every frame, rate and gaps"
+N=90
+declare -A R
+for spec in YU12:320x240:i420 NV12:320x240:nv12 YUYV:320x240:yuy2 YU12:322x182:i420; do
+	IFS=: read -r fourcc size gstfmt <<<"$spec"
+	w=${size%x*} h=${size#*x}
+	# The file has V4L2's layout; at odd sizes GStreamer's default strides
+	# differ, so rawvideoparse is told the layout (video meta downstream).
+	layout=()
+	if [ "$fourcc" = YU12 ] && [ $((w % 8)) -ne 0 ]; then
+		cw=$(((w + 1) / 2)) ch=$(((h + 1) / 2))
+		layout=("plane-strides=<$w,$cw,$cw>" "plane-offsets=<0,$((w * h)),$((w * h + cw * ch))>"
+			"frame-size=$((w * h + 2 * cw * ch))")
+	fi
+	file=$work/frames-$fourcc-$size.raw
+	lc_check "lc-framefile writes $N test frames $fourcc $size" \
+		"$PROGS/lc-framefile" write -F "$fourcc:$size" -n $N -o "$file"
+	lc_check "announce $fourcc:$size@30 through sysfs" \
+		sh -c "echo $fourcc:$size@30 >$SYS/format"
+	# Black frames before the first and after the last (PAUSED, EOS) are
+	# the element's placeholder: counted as foreign, not failed.
+	consume "content-$fourcc-$size" -n 0 -t 6 --expect-format "$fourcc:$size" \
+		--wait-format-ms 20000 --expect-all --expect-first-seq 0 --allow-foreign \
+		--min-fps 27 --max-gap-us $GAP_US
+	wait_readers $CAP 1
+	lc_check "$fourcc $size: filesrc ! rawvideoparse format=$gstfmt ! loopbacksink, exit 0" \
+		timeout 60 gst-launch-1.0 -q filesrc location="$file" ! rawvideoparse \
+		format=$gstfmt width="$w" height="$h" framerate=30/1 "${layout[@]}" ! \
+		loopbacksink device=$OUT \
+		>"$work/content-$fourcc-$size.gst" 2>&1
+	reader_ok "content-$fourcc-$size" \
+		"$fourcc $size: lc-consume: every byte as sent, >= 27/s, no gap over $GAP_US us"
+	load_result R "$LOGS/content-$fourcc-$size.log"
+	lc_check "$fourcc $size: the reader got frames 0..$((N - 1)), none missing" \
+		expect R result=pass missed=0 torn=0 bad_size=0 first_seq=0 last_seq=$((N - 1))
+done
+reload || exit 1
+
+lc_info "5. videotestsrc in other formats and sizes, converted by the element"
+for spec in RGB:320x240 BGRx:640x360 UYVY:321x241 GRAY8:176x144 Y444:160x120; do
+	gfmt=${spec%%:*} size=${spec#*:}
+	bg_start "pipe-$gfmt" timeout 60 gst-launch-1.0 -q videotestsrc num-buffers=120 ! \
+		"video/x-raw,format=$gfmt,width=${size%x*},height=${size#*x},framerate=30/1" ! \
+		loopbacksink device=$OUT
+	# The reader starts once the element has set the device format.
+	lc_check "$gfmt $size: loopbacksink sets a device format" wait_any_format
+	consume "conv-$gfmt" -c none -n 45 --min-fps 27 --max-gap-us $GAP_US
+	reader_ok "conv-$gfmt" "$gfmt $size: 45 whole frames of the device format $(cat $SYS/format), >= 27/s, no gap over $GAP_US us"
+	lc_check "$gfmt $size: the pipeline ends with EOS, exit 0" bg_wait "pipe-$gfmt"
+done
+lc_info "   the same, read by GStreamer's v4l2src and by ffmpeg -f v4l2"
+bg_start pipe-rd timeout 60 gst-launch-1.0 -q videotestsrc num-buffers=450 ! \
+	video/x-raw,format=RGB,width=320,height=240,framerate=30/1 ! loopbacksink device=$OUT
+lc_check "RGB 320x240: loopbacksink sets a device format" wait_any_format
+lc_check "v4l2src reads 30 frames of I420 320x240 from the capture node" \
+	timeout 60 gst-launch-1.0 -q v4l2src device=$CAP num-buffers=30 ! \
+	video/x-raw,format=I420,width=320,height=240 ! fakesink
+rm -f "$work/ff.log"
+lc_check "ffmpeg -f v4l2 -i reads 30 frames, no 'Dequeued v4l2 buffer contains' warning" \
+	sh -c "timeout 60 ffmpeg -hide_banner -nostdin -f v4l2 -i $CAP -frames:v 30 -f null - \
+		>$work/ff.log 2>&1 && ! grep -q 'Dequeued v4l2 buffer contains' $work/ff.log"
+lc_check "the pipeline read by v4l2src and ffmpeg ends with EOS, exit 0" bg_wait pipe-rd
+
+lc_info "6. the source stalls for 3 s"
+lc_check "announce YU12:320x240@30 through sysfs" sh -c "echo YU12:320x240@30 >$SYS/format"
+consume stall -c none -n 0 -t 7 --expect-format YU12:320x240 --wait-format-ms 20000 \
+	--min-fps 27 --max-gap-us $GAP_US
+bg_start feed-stall timeout 60 "$FEED" --device $OUT --caps I420:320x240 --seconds 8 \
+	--stall-at 2 --stall-s 3
+wait_readers $CAP 1
+lc_check "lc-gst-feed: live source, valve closed for 3 s, no pipeline error" bg_wait feed-stall
+reader_ok stall "a reader across the 3 s stall: >= 27 frames/s, no gap over $GAP_US us"
+
+lc_info "7. caps change mid-stream"
+lc_check "fix YUYV:640x480@30 through sysfs" sh -c "echo YUYV:640x480@30 >$SYS/format"
+consume caps-fixed -c none -n 0 -t 6 --expect-format YUYV:640x480 --wait-format-ms 20000 \
+	--min-fps 27 --max-gap-us $GAP_US
+bg_start feed-caps timeout 60 "$FEED" --device $OUT --caps I420:320x240 --seconds 7 \
+	--caps-at 3 --new-caps RGB:160x120
+wait_readers $CAP 1
+lc_check "lc-gst-feed: I420 320x240 -> RGB 160x120 into fixed YUYV 640x480, no error" \
+	bg_wait feed-caps
+reader_ok caps-fixed "a reader of the fixed format sees YUYV 640x480 throughout, >= 27/s, no gap over $GAP_US us"
+reload || exit 1
+bg_start feed-follow timeout 60 "$FEED" --device $OUT --caps I420:320x240 --seconds 9 \
+	--caps-at 4 --new-caps I420:640x360
+lc_check "loopbacksink sets YU12:320x240@30 (nothing fixed)" wait_format YU12:320x240@30
+lc_check "after the caps change the device format follows: YU12:640x360@30" \
+	wait_format YU12:640x360@30
+lc_check "a reader then gets whole YU12 640x360 frames" \
+	timeout 60 "$PROGS/lc-consume" -d $CAP -c none -n 20 --expect-format YU12:640x360
+lc_check "lc-gst-feed: I420 320x240 -> 640x360 with nothing fixed, no error" bg_wait feed-follow
+
+lc_info "8. EOS while PLAYING"
+lc_check "announce YU12:320x240@30 through sysfs" sh -c "echo YU12:320x240@30 >$SYS/format"
+consume eos -c none -n 0 -t 6 --expect-format YU12:320x240 --wait-format-ms 20000 \
+	--min-fps 27 --max-gap-us $GAP_US
+bg_start watch timeout 60 "$PROGS/lc-probe" watch -t 6 $CAP
+bg_start feed-eos timeout 60 "$FEED" --device $OUT --caps I420:320x240 --seconds 7 --eos-at 2
+wait_readers $CAP 2
+lc_check "lc-gst-feed: EOS at 2 s, pipeline PLAYING to 7 s, no error" bg_wait feed-eos
+reader_ok eos "a reader across EOS: >= 27 frames/s, no gap over $GAP_US us"
+bg_wait watch >/dev/null
+lc_check "after EOS the frames are the black placeholder" \
+	grep -Eq 'black=[1-9]' "$LOGS/watch.log"
 lc_unload

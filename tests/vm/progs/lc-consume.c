@@ -50,6 +50,7 @@ struct opts {
 	int allow_error_bufs;
 	uint64_t max_lat_us;
 	double min_fps;
+	uint64_t max_gap_us;
 	uint32_t wait_capture_ms;
 	uint32_t wait_format_ms;
 	int lenient_fmt;
@@ -67,6 +68,7 @@ struct stats {
 	uint64_t *lat_us;
 	size_t n_lat, cap_lat;
 	uint64_t t_first, t_last, t_start;
+	uint64_t max_gap_ns; /* longest time between two frames dequeued */
 	uint64_t last_seq;
 	int have_seq;
 	int ended; /* stream ended (DQBUF/read error or EOF) */
@@ -126,6 +128,7 @@ static void usage(FILE *fp)
 "      --allow-error-bufs     buffers flagged ERROR are counted, not failed\n"
 "      --max-lat-us N         fail if the p99 latency is above N us\n"
 "      --min-fps X            fail if the measured frame rate is below X\n"
+"      --max-gap-us N         fail if two frames were dequeued more than N us apart\n"
 "      --wait-capture-ms MS   wait up to MS for VIDEO_CAPTURE in QUERYCAP\n"
 "                             (exclusive_caps: appears when a producer streams)\n"
 "      --wait-format-ms MS    wait up to MS for G_FMT to show --expect-format\n"
@@ -146,7 +149,7 @@ static void usage(FILE *fp)
 enum {
 	O_DMABUF_FROM = 256, O_TIMEOUT, O_TIMEOUT_OK, O_SLOW, O_EXPECT_FORMAT, O_SAMPLED,
 	O_SNAPSHOT, O_SNAPSHOT_FRAME, O_STATS_JSON, O_EXPECT_ALL, O_EXPECT_FIRST,
-	O_EXPECT_TS, O_ALLOW_FOREIGN, O_ALLOW_ERROR_BUFS, O_MAX_LAT, O_MIN_FPS,
+	O_EXPECT_TS, O_ALLOW_FOREIGN, O_ALLOW_ERROR_BUFS, O_MAX_LAT, O_MIN_FPS, O_MAX_GAP,
 	O_WAIT_CAPTURE, O_WAIT_FORMAT, O_LENIENT_FMT, O_NO_CAP_CHECK, O_PROGRESS,
 };
 
@@ -177,6 +180,7 @@ static int parse_args(int argc, char **argv, struct opts *o)
 		{ "allow-error-bufs", no_argument, NULL, O_ALLOW_ERROR_BUFS },
 		{ "max-lat-us", required_argument, NULL, O_MAX_LAT },
 		{ "min-fps", required_argument, NULL, O_MIN_FPS },
+		{ "max-gap-us", required_argument, NULL, O_MAX_GAP },
 		{ "wait-capture-ms", required_argument, NULL, O_WAIT_CAPTURE },
 		{ "wait-format-ms", required_argument, NULL, O_WAIT_FORMAT },
 		{ "lenient-fmt", no_argument, NULL, O_LENIENT_FMT },
@@ -314,6 +318,10 @@ static int parse_args(int argc, char **argv, struct opts *o)
 			break;
 		case O_MIN_FPS:
 			if (lc_opt_double("--min-fps", optarg, &o->min_fps))
+				return -1;
+			break;
+		case O_MAX_GAP:
+			if (lc_opt_u64("--max-gap-us", optarg, &o->max_gap_us))
 				return -1;
 			break;
 		case O_WAIT_CAPTURE:
@@ -456,6 +464,8 @@ static void process_frame(struct ctx *c, const uint8_t *p, size_t bytesused, int
 	st->received++;
 	if (st->received == 1)
 		st->t_first = now;
+	else if (now - st->t_last > st->max_gap_ns)
+		st->max_gap_ns = now - st->t_last;
 	st->t_last = now;
 
 	if (has_v4l2 && (flags & V4L2_BUF_FLAG_ERROR)) {
@@ -995,6 +1005,12 @@ int main(int argc, char **argv)
 		lc_err("--min-fps: measured %.2f fps < %.2f", fps, c.o.min_fps);
 		failed = 1;
 	}
+	if (c.o.max_gap_us && st->max_gap_ns / 1000 > c.o.max_gap_us) {
+		lc_err("--max-gap-us: frames %llu us apart at most, > %llu us",
+		       (unsigned long long)(st->max_gap_ns / 1000),
+		       (unsigned long long)c.o.max_gap_us);
+		failed = 1;
+	}
 	if (c.o.frames && st->received < c.o.frames && !stop_flag &&
 	    !(st->timeouts && c.o.timeout_ok))
 		incomplete = 1;
@@ -1002,8 +1018,8 @@ int main(int argc, char **argv)
 	printf("result=%s received=%llu torn=%llu missed=%llu out_of_order=%llu bad_size=%llu "
 	       "seq_mismatch=%llu v4l2_gaps=%llu foreign=%llu error_bufs=%llu fmt_mismatch=%llu "
 	       "ts_backwards=%llu ts_bad=%llu streams=%llu first_seq=%lld last_seq=%lld "
-	       "fps=%.2f lat_p50_us=%llu lat_p99_us=%llu lat_max_us=%llu timeouts=%llu "
-	       "ended=%d elapsed_s=%.3f io=%s format=%s size=%ux%u ts_source=%s%s\n",
+	       "fps=%.2f max_gap_us=%llu lat_p50_us=%llu lat_p99_us=%llu lat_max_us=%llu "
+	       "timeouts=%llu ended=%d elapsed_s=%.3f io=%s format=%s size=%ux%u ts_source=%s%s\n",
 	       failed ? "fail" : incomplete ? "incomplete" : "pass",
 	       (unsigned long long)st->received, (unsigned long long)st->torn,
 	       (unsigned long long)st->track.missed, (unsigned long long)st->track.out_of_order,
@@ -1013,7 +1029,8 @@ int main(int argc, char **argv)
 	       (unsigned long long)st->track.ts_backwards, (unsigned long long)st->ts_bad,
 	       (unsigned long long)st->track.streams,
 	       st->track.received ? (long long)st->track.first_seq : -1LL,
-	       st->have_seq ? (long long)st->last_seq : -1LL, fps, (unsigned long long)p50,
+	       st->have_seq ? (long long)st->last_seq : -1LL, fps,
+	       (unsigned long long)(st->max_gap_ns / 1000), (unsigned long long)p50,
 	       (unsigned long long)p99, (unsigned long long)lmax,
 	       (unsigned long long)st->timeouts, st->ended, elapsed, lc_io_str(c.o.io, 0),
 	       c.f->name, c.fmt.fmt.pix.width, c.fmt.fmt.pix.height,
