@@ -1297,29 +1297,6 @@ lbs_output_raw (GstLoopbackSink * self, const guint8 * frame)
 }
 
 /*
- * The input format changes but the device format stays: the last frame,
- * rendered with the old conversion, keeps readers fed until the first
- * frame in the new format comes (a caps change takes longer than a frame
- * interval).
- */
-static void
-lbs_keep_bridge_frame (GstLoopbackSink * self,
-    const struct v4l2_pix_format *old_pix, gboolean was_raw)
-{
-  gsize size = GST_VIDEO_INFO_SIZE (&self->out_info);
-
-  g_clear_pointer (&self->bridge_frame, g_free);
-  if (!was_raw || !self->last_buffer || old_pix->pixelformat !=
-      self->pix.pixelformat || old_pix->width != self->pix.width
-      || old_pix->height != self->pix.height
-      || old_pix->sizeimage != self->pix.sizeimage)
-    return;
-  self->bridge_frame = g_malloc (size);
-  if (lbs_render_into (self, self->last_buffer, self->bridge_frame, &size))
-    g_clear_pointer (&self->bridge_frame, g_free);
-}
-
-/*
  * Decodes placeholder-image once, with a small pipeline whose sink keeps
  * the last sample; FALSE (with a warning) if it cannot.
  */
@@ -1627,6 +1604,26 @@ gst_loopback_sink_set_rate (GstLoopbackSink * self, gint fps_n, gint fps_d)
       tpf->denominator);
   GST_INFO_OBJECT (self, "frame interval %" GST_TIME_FORMAT,
       GST_TIME_ARGS (self->interval));
+}
+
+/*
+ * The input format changes but the device format stays: the last frame,
+ * rendered with the old conversion, keeps readers fed until the first
+ * frame in the new format comes (a caps change takes longer than a frame
+ * interval).
+ */
+static void
+lbs_keep_bridge_frame (GstLoopbackSink * self,
+    const struct v4l2_pix_format *old_pix, gboolean was_raw)
+{
+  gsize size = GST_VIDEO_INFO_SIZE (&self->out_info);
+
+  g_clear_pointer (&self->bridge_frame, g_free);
+  if (!was_raw || !self->last_buffer || !lbs_same_pix (old_pix, &self->pix))
+    return;
+  self->bridge_frame = g_malloc (size);
+  if (lbs_render_into (self, self->last_buffer, self->bridge_frame, &size))
+    g_clear_pointer (&self->bridge_frame, g_free);
 }
 
 static gboolean

@@ -12,7 +12,7 @@
  * A reader holds the frame in pool buffer i from delivery until it queues
  * its buffer i again; the producer gets its buffer i back only then, so no
  * frame changes while a reader may read it. A reader may hold only a few
- * frames at once (loopcam_reader_limits()); past that, and with no
+ * frames at once (loopcam_hold_limits()); past that, and with no
  * buffer queued, it loses frames for itself alone (its sequence counter
  * skips, as V4L2 specifies for dropped frames) and the producer keeps
  * buffers to send with.
@@ -54,6 +54,16 @@ static u64 loopcam_reader_timestamp(u64 producer_ns, u64 now)
 	return now;
 }
 
+/**
+ * struct loopcam_hold_limits - how many frames a reader may hold at once
+ * @max_out: in pool buffers the producer uses.
+ * @max_spare: in the other pool buffers.
+ */
+struct loopcam_hold_limits {
+	unsigned int max_out;
+	unsigned int max_spare;
+};
+
 /*
  * How many frames a reader may hold in pool buffers at once. Of the
  * producer's buffers, all but two are shared among the streaming readers,
@@ -61,9 +71,10 @@ static u64 loopcam_reader_timestamp(u64 producer_ns, u64 now)
  * keeps buffers to send with. The pool buffers the producer does not use
  * are shared among them likewise; frames go there when a reader is past
  * its share of the producer's (a burst) and for frames in kernel memory.
+ * The same for every reader: worked out once per frame.
  */
-static void loopcam_reader_limits(struct loopcam_device *dev,
-				  unsigned int *max_out, unsigned int *max_spare)
+static void loopcam_hold_limits(struct loopcam_device *dev,
+				struct loopcam_hold_limits *lim)
 {
 	unsigned int readers = max(1U, dev->num_readers);
 	unsigned int n = loopcam_pool_size(dev);
@@ -72,8 +83,8 @@ static void loopcam_reader_limits(struct loopcam_device *dev,
 	for (i = 0; i < n; i++)
 		if (dev->pool[i] && atomic_read(&dev->pool[i]->out_users))
 			out++;
-	*max_out = max(1U, (out - min(out, 2U)) / readers);
-	*max_spare = max(1U, (n - out) / readers);
+	lim->max_out = max(1U, (out - min(out, 2U)) / readers);
+	lim->max_spare = max(1U, (n - out) / readers);
 }
 
 /*
@@ -86,21 +97,18 @@ static void loopcam_reader_limits(struct loopcam_device *dev,
  * V4L2_EVENT_SOURCE_CHANGE handling instead of getting frames it would
  * misread.
  */
-static struct loopcam_buffer *loopcam_reader_take(struct loopcam_device *dev,
-						  struct loopcam_fh *r,
-						  struct loopcam_pool_buf *pb,
-						  size_t bytes)
+static struct loopcam_buffer *
+loopcam_reader_take(struct loopcam_device *dev, struct loopcam_fh *r,
+		    const struct loopcam_hold_limits *lim,
+		    struct loopcam_pool_buf *pb, size_t bytes)
 {
+	bool may_out = r->held_out < lim->max_out;
+	bool may_spare = r->held - r->held_out < lim->max_spare;
 	struct loopcam_buffer *buf, *own = NULL, *fill = NULL;
-	unsigned int max_out, max_spare;
-	bool may_spare, may_out;
 	struct vb2_buffer *vb;
 
 	if (!loopcam_same_frame_format(&r->stream_fmt, &dev->fmt))
 		goto drop;
-	loopcam_reader_limits(dev, &max_out, &max_spare);
-	may_out = r->held_out < max_out;
-	may_spare = r->held - r->held_out < max_spare;
 	list_for_each_entry(buf, &r->cap_ready, list) {
 		if (!buf->pool) {
 			if (!own)
@@ -194,15 +202,17 @@ static void loopcam_deliver_from(struct loopcam_device *dev,
 				 size_t bytes, u64 timestamp_ns)
 {
 	u64 now = ktime_get_ns();
+	struct loopcam_hold_limits lim;
 	struct loopcam_buffer *buf;
 	struct loopcam_fh *r;
 
 	lockdep_assert_held(&dev->lock);
 	timestamp_ns = loopcam_reader_timestamp(timestamp_ns, now);
 	dev->last_delivery_ns = now;
+	loopcam_hold_limits(dev, &lim);
 
 	list_for_each_entry(r, &dev->readers, reader_entry) {
-		buf = loopcam_reader_take(dev, r, pb, bytes);
+		buf = loopcam_reader_take(dev, r, &lim, pb, bytes);
 		if (buf)
 			loopcam_reader_give(r, buf, pb, frame, bytes,
 					    timestamp_ns);
@@ -512,13 +522,12 @@ static void loopcam_out_complete(struct loopcam_device *dev,
 				 struct vb2_buffer *vb)
 {
 	struct vb2_v4l2_buffer *vbuf = to_vb2_v4l2_buffer(vb);
+	struct loopcam_buffer *buf = to_loopcam_buffer(vb);
 	size_t bytes = vb2_get_plane_payload(vb, 0);
 	void *vaddr = vb2_plane_vaddr(vb, 0);
 
 	if (!loopcam_is_compressed(dev))
 		bytes = dev->fmt.sizeimage;
-	struct loopcam_buffer *buf = to_loopcam_buffer(vb);
-
 	if (!vaddr) {
 		vb2_buffer_done(vb, VB2_BUF_STATE_ERROR);
 		return;
@@ -616,7 +625,6 @@ static void loopcam_return_bufs(struct list_head *bufs,
 static void loopcam_out_stop_streaming(struct vb2_queue *q)
 {
 	struct loopcam_fh *lfh = vb2_get_drv_priv(q);
-
 	struct loopcam_device *dev = lfh->dev;
 	struct loopcam_buffer *buf;
 
@@ -697,7 +705,6 @@ static void loopcam_cap_stop_streaming(struct vb2_queue *q)
 {
 	struct loopcam_fh *lfh = vb2_get_drv_priv(q);
 	struct loopcam_device *dev = lfh->dev;
-
 	struct loopcam_buffer *buf, *tmp;
 
 	list_del_init(&lfh->reader_entry);

@@ -47,19 +47,13 @@ if ! gst-inspect-1.0 loopbacksink >"$work/inspect" 2>&1; then
 fi
 lc_pass "gst-inspect-1.0 finds loopbacksink in $GST_PLUGIN_PATH"
 
-# wait_format WANT: sysfs format of the capture node becomes WANT within 20 s.
+# wait_format [WANT]: sysfs format of the capture node becomes WANT (with
+# no WANT: any format, as a producer sets one) within 20 s.
 wait_format() {
+	local f
 	for _ in $(seq 200); do
-		[ "$(cat $SYS/format)" = "$1" ] && return 0
-		sleep 0.1
-	done
-	return 1
-}
-
-# wait_any_format: a producer sets the capture node's format within 20 s.
-wait_any_format() {
-	for _ in $(seq 200); do
-		[ -n "$(cat $SYS/format)" ] && return 0
+		f=$(cat $SYS/format)
+		if [ $# -gt 0 ]; then [ "$f" = "$1" ]; else [ -n "$f" ]; fi && return 0
 		sleep 0.1
 	done
 	return 1
@@ -176,7 +170,7 @@ for spec in RGB:320x240 BGRx:640x360 UYVY:321x241 GRAY8:176x144 Y444:160x120; do
 		"video/x-raw,format=$gfmt,width=${size%x*},height=${size#*x},framerate=30/1" ! \
 		loopbacksink device=$OUT
 	# The reader starts once the element has set the device format.
-	lc_check "$gfmt $size: loopbacksink sets a device format" wait_any_format
+	lc_check "$gfmt $size: loopbacksink sets a device format" wait_format
 	consume "conv-$gfmt" -c none -n 45 --min-fps 27 --max-gap-us $GAP_US
 	reader_ok "conv-$gfmt" "$gfmt $size: 45 whole frames of the device format $(cat $SYS/format), >= 27/s, no gap over $GAP_US us"
 	lc_check "$gfmt $size: the pipeline ends with EOS, exit 0" bg_wait "pipe-$gfmt"
@@ -184,7 +178,7 @@ done
 lc_info "   the same, read by GStreamer's v4l2src and by ffmpeg -f v4l2"
 bg_start pipe-rd timeout 60 gst-launch-1.0 -q videotestsrc num-buffers=450 ! \
 	video/x-raw,format=RGB,width=320,height=240,framerate=30/1 ! loopbacksink device=$OUT
-lc_check "RGB 320x240: loopbacksink sets a device format" wait_any_format
+lc_check "RGB 320x240: loopbacksink sets a device format" wait_format
 lc_check "v4l2src reads 30 frames of I420 320x240 from the capture node" \
 	timeout 60 gst-launch-1.0 -q v4l2src device=$CAP num-buffers=30 ! \
 	video/x-raw,format=I420,width=320,height=240 ! fakesink
