@@ -98,17 +98,22 @@ v4l_utils_dir() {
 # dpkg-deb -x. Once sid_apt_update has run, queries and downloads of cached
 # .debs need no further update. Needs root (apt's sandbox user is root here).
 LOOPCAM_SID_APT=$LOOPCAM_CACHE/apt-sid
-sid_apt_opts() {
-	local d=$LOOPCAM_SID_APT arch
+
+# private_apt_opts DIR NAME LINE...: sets PRIVATE_APT_OPTS, the apt options
+# of a private configuration in DIR whose sources.list holds the LINEs
+# (written by NAME). Neither the machine's sources, lists and pins nor its
+# dpkg status are read or changed, and dpkg itself is /bin/false.
+private_apt_opts() {
+	local d=$1 name=$2 arch want
+	shift 2
 	arch=$(dpkg --print-architecture)
 	mkdir -p "$d/lists/partial" "$d/cache/archives/partial"
-	local line="deb [arch=$arch signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] http://deb.debian.org/debian sid main"
-	if [ "$(tail -n 1 "$d/sources.list" 2>/dev/null)" != "$line" ]; then
-		printf '%s\n' "# Written by loopcam scripts/lib.sh (sid_apt): Debian sid binary packages." \
-			"$line" >"$d/sources.list"
+	want=$(printf '%s\n' "# Written by loopcam scripts/lib.sh ($name)." "$@")
+	if [ "$(cat "$d/sources.list" 2>/dev/null)" != "$want" ]; then
+		printf '%s\n' "$want" >"$d/sources.list"
 	fi
 	[ -e "$d/status" ] || : >"$d/status"
-	SID_APT_OPTS=(
+	PRIVATE_APT_OPTS=(
 		-o Dir::Etc::SourceList="$d/sources.list"
 		-o Dir::Etc::SourceParts=/dev/null
 		-o Dir::Etc::Preferences=/dev/null
@@ -117,7 +122,6 @@ sid_apt_opts() {
 		-o Dir::State::status="$d/status"
 		-o Dir::State::extended_states="$d/extended_states"
 		-o Dir::Cache="$d/cache"
-		-o Dir::Cache::pkgcache=pkgcache.bin
 		-o Dir::Cache::srcpkgcache=
 		-o Dir::Bin::dpkg=/bin/false
 		-o APT::Architecture="$arch"
@@ -126,44 +130,112 @@ sid_apt_opts() {
 		-o Acquire::Languages=none
 	)
 }
-sid_apt() {
-	local SID_APT_OPTS arg cmd='' safe=0
+
+# private_apt_refuse NAME GUARDED ARGS...: returns 2 (saying why) when the
+# apt-get command in ARGS is one of GUARDED (space-separated) or installs,
+# without --download-only, --simulate or --print-uris.
+private_apt_refuse() {
+	local name=$1 guarded=" $2 " arg cmd='' safe=0
+	shift 2
 	for arg in "$@"; do
 		case "$arg" in
 		-d | --download-only | -s | --simulate | --dry-run | --just-print | --no-act | --recon | --print-uris) safe=1 ;;
 		install | reinstall | remove | purge | upgrade | dist-upgrade | full-upgrade | dselect-upgrade | \
 			build-dep | satisfy | autoremove | autopurge) cmd=$arg ;;
+		*) [[ "$guarded" != *" $arg "* ]] || cmd=$arg ;;
 		esac
 	done
 	if [ -n "$cmd" ] && [ "$safe" = 0 ]; then
-		log "error: sid_apt $cmd would change this machine: only update, download, source, changelog, or $cmd --download-only/--simulate"
+		log "error: $name $cmd would change this machine: only fetch, or $cmd --download-only/--simulate"
 		return 2
 	fi
-	sid_apt_opts
-	apt-get "${SID_APT_OPTS[@]}" "$@"
 }
-sid_apt_cache() {
-	local SID_APT_OPTS
-	sid_apt_opts
-	apt-cache "${SID_APT_OPTS[@]}" "$@"
-}
-sid_apt_update() {
+
+# private_apt_update FUNC: FUNC -q update; 1 (after apt's own messages) when
+# an index could not be fetched, which apt-get update does not say by its
+# exit status.
+private_apt_update() {
 	local out rc=0
-	# apt-get update exits 0 even when an index could not be fetched: look
-	# for its warnings too.
-	out=$(sid_apt -q update 2>&1) || rc=$?
+	out=$("$1" -q update 2>&1) || rc=$?
 	printf '%s\n' "$out" >&2
 	[ "$rc" = 0 ] || return 1
 	! grep -Eq '^(E:|W: (Failed to fetch|Some index files failed))' <<<"$out"
 }
 
+sid_apt_opts() {
+	private_apt_opts "$LOOPCAM_SID_APT" sid_apt "# Debian sid binary packages." \
+		"deb [arch=$(dpkg --print-architecture) signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] http://deb.debian.org/debian sid main"
+	SID_APT_OPTS=("${PRIVATE_APT_OPTS[@]}" -o Dir::Cache::pkgcache=pkgcache.bin)
+}
+sid_apt() {
+	local PRIVATE_APT_OPTS SID_APT_OPTS
+	private_apt_refuse sid_apt '' "$@" || return
+	sid_apt_opts
+	apt-get "${SID_APT_OPTS[@]}" "$@"
+}
+sid_apt_cache() {
+	local PRIVATE_APT_OPTS SID_APT_OPTS
+	sid_apt_opts
+	apt-cache "${SID_APT_OPTS[@]}" "$@"
+}
+sid_apt_update() { private_apt_update sid_apt; }
+
 # Configure the meson build directory DIR for the checkout (again when the
 # meson files changed; meson itself notices that on the next build).
+# -Dffmpeg_config=tests: the ffmpeg-output builds then hold only what the
+# tests and benchmark use, minutes faster on a machine without caches. A
+# directory set up before that option existed gets it too; a value chosen
+# since (meson configure -Dffmpeg_config=full) is kept.
 meson_setup() {
 	local dir=$1
 	if [ -f "$dir/build.ninja" ]; then
+		if ! grep -q '"name": "ffmpeg_config"' "$dir/meson-info/intro-buildoptions.json" 2>/dev/null; then
+			meson setup --reconfigure "$dir" "$LOOPCAM_TOP" -Dffmpeg_config=tests >/dev/null ||
+				die "meson setup --reconfigure $dir failed (see $dir/meson-logs/meson-log.txt)"
+		fi
 		return 0
 	fi
-	meson setup "$dir" "$LOOPCAM_TOP" >/dev/null ||
+	meson setup "$dir" "$LOOPCAM_TOP" -Dffmpeg_config=tests >/dev/null ||
 		die "meson setup $dir failed (see $dir/meson-logs/meson-log.txt)"
 }
+
+# --- Debian source packages (deb-src) of bookworm and sid -------------------
+# src_apt ARGS...        apt-get      with a private deb-src configuration
+# src_apt_cache ARGS...  apt-cache    with the same configuration
+# src_apt_update         apt-get update with it; returns 1 (after apt's own
+#                        messages) when an index could not be fetched
+#
+# Like sid_apt above, but for *source* packages of bookworm and sid (e.g.
+# ffmpeg-output/build-ffmpeg fetches FFmpeg's orig tarballs with it). The
+# configuration lives in $LOOPCAM_CACHE/apt-src/: a sources.list with
+#   deb-src [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] http://deb.debian.org/debian bookworm main
+#   deb-src [signed-by=...same...] http://deb.debian.org/debian sid main
+# and its own lists/, cache/ and empty dpkg status; the machine's own apt
+# sources, lists and status are neither read nor changed. Only downloads:
+# src_apt refuses `source` without --download-only (unpacking runs
+# dpkg-source, whose results nothing here wants) and anything that installs.
+# On this mirror sid's .dsc and .debian.tar.xz give 404 while the
+# .orig.tar.xz downloads (hash-checked against the signed index), so
+# `src_apt source --download-only` can fail and still leave the orig
+# tarball: check for the file, not the exit status. Needs root.
+LOOPCAM_SRC_APT=$LOOPCAM_CACHE/apt-src
+src_apt_opts() {
+	local key=/usr/share/keyrings/debian-archive-keyring.gpg
+	private_apt_opts "$LOOPCAM_SRC_APT" src_apt "# Debian source packages." \
+		"deb-src [signed-by=$key] http://deb.debian.org/debian bookworm main" \
+		"deb-src [signed-by=$key] http://deb.debian.org/debian sid main"
+	SRC_APT_OPTS=("${PRIVATE_APT_OPTS[@]}" -o Dir::Cache::pkgcache=
+		-o Acquire::IndexTargets::deb::Packages::DefaultEnabled=false)
+}
+src_apt() {
+	local PRIVATE_APT_OPTS SRC_APT_OPTS
+	private_apt_refuse src_apt source "$@" || return
+	src_apt_opts
+	apt-get "${SRC_APT_OPTS[@]}" "$@"
+}
+src_apt_cache() {
+	local PRIVATE_APT_OPTS SRC_APT_OPTS
+	src_apt_opts
+	apt-cache "${SRC_APT_OPTS[@]}" "$@"
+}
+src_apt_update() { private_apt_update src_apt; }
