@@ -415,7 +415,8 @@ static int create_device(AVFormatContext *s)
     ctx->path = av_asprintf("/dev/video%d", c.output_nr);
     if (!ctx->path)
         return AVERROR(ENOMEM);
-    if (c.capture_nr != c.output_nr)
+    /* A combined device reports no capture node of its own (-1). */
+    if (c.capture_nr >= 0 && c.capture_nr != c.output_nr)
         av_log(s, AV_LOG_INFO, "created '%s': output %s, readers open /dev/video%d\n",
                c.card_label, ctx->path, c.capture_nr);
     else
