@@ -122,6 +122,65 @@ FAKE_V4L2_FAULTS=drop@5 check "dropped bars frame counted" 0 "missed=1 v4l2_gaps
 check "test check on a bars stream fails (foreign)" 1 "foreign=5" -- "$CONSUME" -d $C -n 5
 export FAKE_V4L2_PATTERN=
 
+echo "# lc-consume --ref: frames compared byte for byte with a reference file"
+export FAKE_V4L2_PATTERN=bars FAKE_V4L2_FMT=NV12:321x241
+R=$TMP/ref.raw
+check "--save writes every frame received" 0 "received=30" -- "$CONSUME" -d $C -c none -n 30 --save "$R"
+n=$((n + 1))
+if [ "$(stat -c %s "$R")" = $((30 * 116323)) ]; then
+	echo "ok $n - the saved file holds 30 frames of 116323 bytes"
+else
+	failed=$((failed + 1))
+	echo "not ok $n - saved file has $(stat -c %s "$R") bytes, want $((30 * 116323))"
+fi
+check "--ref: the same frames pass, all of them in order" 0 \
+	"ref_frames=30 ref_matched=30 ref_first=0 ref_last=29 ref_repeats=0 ref_missed=0 ref_backwards=0 ref_unknown=0" \
+	-- "$CONSUME" -d $C -n 30 --ref "$R" --ref-complete
+check "--ref: a part of them passes" 0 "ref_matched=20 ref_last=19" -- "$CONSUME" -d $C -n 20 --ref "$R"
+check "--ref-complete: ... but not with --ref-complete" 1 "ref_matched=20 ref_last=19" \
+	-- "$CONSUME" -d $C -n 20 --ref "$R" --ref-complete
+check "--ref: frames past the reference match none: fails" 1 "ref_matched=30 ref_unknown=5" \
+	-- "$CONSUME" -d $C -n 35 --ref "$R"
+FAKE_V4L2_FAULTS=drop@7 check "--ref: a dropped frame is a skipped reference frame: fails" 1 \
+	"ref_missed=1 ref_matched=29" -- "$CONSUME" -d $C -n 29 --ref "$R"
+FAKE_V4L2_FAULTS=drop@7 check "--ref: ... unless --ref-misses-ok" 0 "ref_missed=1 ref_last=29" \
+	-- "$CONSUME" -d $C -n 29 --ref "$R" --ref-misses-ok
+FAKE_V4L2_FAULTS=dup@12 check "--ref: a repeated frame fails" 1 "ref_repeats=1 ref_max_run=2" \
+	-- "$CONSUME" -d $C -n 30 --ref "$R" --ref-misses-ok
+FAKE_V4L2_FAULTS=dup@12 check "--ref: ... unless --ref-repeats-ok" 0 "ref_repeats=1 ref_missed=1" \
+	-- "$CONSUME" -d $C -n 30 --ref "$R" --ref-misses-ok --ref-repeats-ok
+FAKE_V4L2_FAULTS=torn@5 check "--ref: a torn frame matches none: fails" 1 "ref_unknown=1" \
+	-- "$CONSUME" -d $C -n 30 --ref "$R" --ref-misses-ok
+grep -Eq "matches no reference frame; against reference frame 5: [0-9]+ of 116323 bytes differ, the first at byte [0-9]+ " "$TMP/err" &&
+	echo "# checked: the message says where it differs from the frame expected" ||
+	{ n=$((n + 1)); failed=$((failed + 1)); echo "not ok $n - torn --ref message: $(grep -m1 'matches no' "$TMP/err")"; }
+FAKE_V4L2_FAULTS=foreign@4 check "--ref: a foreign frame fails" 1 "ref_unknown=1" \
+	-- "$CONSUME" -d $C -n 30 --ref "$R" --ref-misses-ok
+FAKE_V4L2_FAULTS=foreign@4 check "--ref: ... unless --allow-foreign" 0 "ref_unknown=1" \
+	-- "$CONSUME" -d $C -n 30 --ref "$R" --ref-misses-ok --allow-foreign
+FAKE_V4L2_FAULTS=short@5 check "--ref: a short frame fails (bad_size)" 1 "bad_size=1" \
+	-- "$CONSUME" -d $C -n 30 --ref "$R" --ref-misses-ok
+# frames 10 and 11 swapped in the reference: the stream goes 11 -> 10
+fs=116323
+{ head -c $((10 * fs)) "$R"; tail -c +$((11 * fs + 1)) "$R" | head -c $fs
+  tail -c +$((10 * fs + 1)) "$R" | head -c $fs; tail -c +$((12 * fs + 1)) "$R"; } >"$TMP/swapped.raw"
+check "--ref: a reference frame earlier than the last one fails (backwards)" 1 "ref_backwards=1" \
+	-- "$CONSUME" -d $C -n 30 --ref "$TMP/swapped.raw" --ref-misses-ok
+head -c $((30 * fs - 1)) "$R" >"$TMP/cut.raw"
+check "--ref: a file that is not whole frames: exit 2" 2 "" -- "$CONSUME" -d $C -n 5 --ref "$TMP/cut.raw"
+check "--ref with -c: exit 2" 2 "" -- "$CONSUME" -d $C -n 5 --ref "$R" -c none
+check "--ref-repeats-ok without --ref: exit 2" 2 "" -- "$CONSUME" -d $C -n 5 --ref-repeats-ok
+check "--max-fps below the rate fails" 1 "" -- "$CONSUME" -d $C -n 20 -c none --max-fps 1
+check "--max-fps above the rate passes" 0 "" -- "$CONSUME" -d $C -n 20 -c none --max-fps 1e12
+# --slow-ms 20: the reader itself takes a frame every ~20 ms (50/s)
+check "--min-1s: 1 s windows of a 50/s reader hold >= 40 frames" 0 "min_1s=>39 min_1s=<52" \
+	-- "$CONSUME" -d $C -n 80 -c none --slow-ms 20 --min-1s 40
+check "--min-1s 60 on a 50/s reader fails" 1 "min_1s=<52" \
+	-- "$CONSUME" -d $C -n 80 -c none --slow-ms 20 --min-1s 60
+check "--min-1s on a run shorter than 1 s fails (cannot measure)" 1 "min_1s=-1" \
+	-- "$CONSUME" -d $C -n 10 -c none --slow-ms 20 --min-1s 1
+export FAKE_V4L2_PATTERN= FAKE_V4L2_FMT=YUYV:640x480
+
 check "--snapshot and --stats-json" 0 "received=10" \
 	-- "$CONSUME" -d $C -n 10 --snapshot "$TMP/snap.png" --snapshot-frame 3 --stats-json "$TMP/s.json"
 n=$((n + 1))

@@ -5,6 +5,12 @@
  * (exact bytesused, test pattern whole, sequence, timestamps), measures
  * latency and frame rate, and prints a key=value summary.
  *
+ * --ref FILE checks frames that carry no test header (an FFmpeg or
+ * GStreamer test source): every frame must be byte-identical to a frame of
+ * FILE (raw frames of the device format, one after another), matched by a
+ * hash table and confirmed with memcmp; the reference index must go
+ * forwards, and repeats and skipped reference frames fail unless allowed.
+ *
  * Exit status: 0 pass; 1 a check failed; 2 usage or device/ioctl error;
  * 3 fewer frames than asked (timeout or stream end) with no check failed.
  */
@@ -20,9 +26,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
-enum check { CHK_TEST, CHK_BARS, CHK_NONE };
+enum check { CHK_TEST, CHK_BARS, CHK_NONE, CHK_REF };
 enum expect_ts { TS_ANY, TS_COPY, TS_KERNEL };
 
 struct opts {
@@ -50,6 +58,7 @@ struct opts {
 	int allow_error_bufs;
 	uint64_t max_lat_us;
 	double min_fps;
+	uint32_t min_1s; /* --min-1s N */
 	uint64_t max_gap_us;
 	uint32_t wait_capture_ms;
 	uint32_t wait_format_ms;
@@ -57,6 +66,11 @@ struct opts {
 	int no_cap_check;
 	const char *progress; /* --progress FILE */
 	int verbose;
+	double max_fps;
+	const char *save; /* --save FILE: every frame received, raw */
+	const char *ref; /* --ref FILE */
+	int check_set; /* -c given */
+	int ref_repeats_ok, ref_misses_ok, ref_complete;
 };
 
 #define MAX_PROBLEMS 10
@@ -69,6 +83,9 @@ struct stats {
 	size_t n_lat, cap_lat;
 	uint64_t t_first, t_last, t_start;
 	uint64_t max_gap_ns; /* longest time between two frames dequeued */
+	uint64_t max_gap_at; /* the frame (1 = first) that ended it */
+	uint64_t *t_deq; /* dequeue time of every frame, for the 1 s windows */
+	size_t cap_t_deq;
 	uint64_t last_seq;
 	int have_seq;
 	int ended; /* stream ended (DQBUF/read error or EOF) */
@@ -76,6 +93,27 @@ struct stats {
 	unsigned n_problems;
 	char problems[MAX_PROBLEMS][240];
 	const char *ts_source;
+	/* --ref */
+	uint64_t ref_matched; /* frames that were a reference frame not seen before */
+	uint64_t ref_repeats; /* frames equal to the previous reference frame matched */
+	uint64_t ref_max_run; /* longest run of one reference frame (1 = no repeat) */
+	uint64_t ref_run;
+	uint64_t ref_missed; /* reference frames skipped between matched ones */
+	uint64_t ref_backwards; /* frames matching an earlier reference frame */
+	uint64_t ref_unknown; /* frames matching no reference frame */
+	int64_t ref_first, ref_last; /* -1: none matched yet */
+};
+
+/* The reference frames of --ref, mapped, with an open-addressing hash table. */
+struct refset {
+	const uint8_t *data;
+	size_t map_len;
+	size_t frame_size;
+	uint32_t n; /* frames */
+	uint32_t dups; /* frames equal to an earlier frame of the file */
+	uint32_t mask; /* table size - 1 */
+	int32_t *slot; /* frame index, -1 empty */
+	uint64_t *slot_hash;
 };
 
 struct ctx {
@@ -87,6 +125,8 @@ struct ctx {
 	uint8_t *scratch; /* bars: expected frame */
 	size_t overlong; /* bytesused of the current buffer if > its length */
 	int progress_fd; /* --progress: -1 if not used */
+	FILE *save_fp; /* --save */
+	struct refset ref;
 	struct stats st;
 };
 
@@ -116,6 +156,13 @@ static void usage(FILE *fp)
 "      --slow-ms MS           hold each buffer MS before giving it back (slow reader)\n"
 "      --expect-format F:WxH  the format G_FMT and every frame must have\n"
 "  -c, --check KIND           test (default) | bars | none\n"
+"      --ref FILE             frames must equal frames of FILE (raw frames of the\n"
+"                             device format, sizeimage each), in order (no -c)\n"
+"      --ref-repeats-ok       --ref: a frame may repeat the previous one (stalls)\n"
+"      --ref-misses-ok        --ref: reference frames may be skipped\n"
+"      --ref-complete         --ref: the first frame must be reference frame 0 and\n"
+"                             the last the file's last frame\n"
+"      --save FILE            write every frame received to FILE, raw\n"
 "      --sampled              test check: sample words instead of every byte\n"
 "      --snapshot FILE.png    write frame N (--snapshot-frame, default 1) as PNG\n"
 "      --snapshot-frame N     1 = first frame received\n"
@@ -128,6 +175,9 @@ static void usage(FILE *fp)
 "      --allow-error-bufs     buffers flagged ERROR are counted, not failed\n"
 "      --max-lat-us N         fail if the p99 latency is above N us\n"
 "      --min-fps X            fail if the measured frame rate is below X\n"
+"      --max-fps X            fail if the measured frame rate is above X\n"
+"      --min-1s N             fail if any 1 s between the first and the last frame\n"
+"                             holds fewer than N frames (the rate at every moment)\n"
 "      --max-gap-us N         fail if two frames were dequeued more than N us apart\n"
 "      --wait-capture-ms MS   wait up to MS for VIDEO_CAPTURE in QUERYCAP\n"
 "                             (exclusive_caps: appears when a producer streams)\n"
@@ -151,6 +201,7 @@ enum {
 	O_SNAPSHOT, O_SNAPSHOT_FRAME, O_STATS_JSON, O_EXPECT_ALL, O_EXPECT_FIRST,
 	O_EXPECT_TS, O_ALLOW_FOREIGN, O_ALLOW_ERROR_BUFS, O_MAX_LAT, O_MIN_FPS, O_MAX_GAP,
 	O_WAIT_CAPTURE, O_WAIT_FORMAT, O_LENIENT_FMT, O_NO_CAP_CHECK, O_PROGRESS,
+	O_MAX_FPS, O_MIN_1S, O_SAVE, O_REF, O_REF_REPEATS_OK, O_REF_MISSES_OK, O_REF_COMPLETE,
 };
 
 static int parse_args(int argc, char **argv, struct opts *o)
@@ -186,6 +237,13 @@ static int parse_args(int argc, char **argv, struct opts *o)
 		{ "lenient-fmt", no_argument, NULL, O_LENIENT_FMT },
 		{ "no-cap-check", no_argument, NULL, O_NO_CAP_CHECK },
 		{ "progress", required_argument, NULL, O_PROGRESS },
+		{ "max-fps", required_argument, NULL, O_MAX_FPS },
+		{ "min-1s", required_argument, NULL, O_MIN_1S },
+		{ "save", required_argument, NULL, O_SAVE },
+		{ "ref", required_argument, NULL, O_REF },
+		{ "ref-repeats-ok", no_argument, NULL, O_REF_REPEATS_OK },
+		{ "ref-misses-ok", no_argument, NULL, O_REF_MISSES_OK },
+		{ "ref-complete", no_argument, NULL, O_REF_COMPLETE },
 		{ NULL, 0, NULL, 0 },
 	};
 	char err[512];
@@ -227,6 +285,7 @@ static int parse_args(int argc, char **argv, struct opts *o)
 				return -1;
 			break;
 		case 'c':
+			o->check_set = 1;
 			if (strcmp(optarg, "test") == 0)
 				o->check = CHK_TEST;
 			else if (strcmp(optarg, "bars") == 0)
@@ -341,6 +400,29 @@ static int parse_args(int argc, char **argv, struct opts *o)
 		case O_PROGRESS:
 			o->progress = optarg;
 			break;
+		case O_MAX_FPS:
+			if (lc_opt_double("--max-fps", optarg, &o->max_fps))
+				return -1;
+			break;
+		case O_MIN_1S:
+			if (lc_opt_u32("--min-1s", optarg, &o->min_1s))
+				return -1;
+			break;
+		case O_SAVE:
+			o->save = optarg;
+			break;
+		case O_REF:
+			o->ref = optarg;
+			break;
+		case O_REF_REPEATS_OK:
+			o->ref_repeats_ok = 1;
+			break;
+		case O_REF_MISSES_OK:
+			o->ref_misses_ok = 1;
+			break;
+		case O_REF_COMPLETE:
+			o->ref_complete = 1;
+			break;
 		default:
 			usage(stderr);
 			return -1;
@@ -356,6 +438,16 @@ static int parse_args(int argc, char **argv, struct opts *o)
 	}
 	if (o->seconds > 0 && !frames_set)
 		o->frames = 0;
+	if (o->ref) {
+		if (o->check_set) {
+			lc_err("--ref checks frames against FILE; it does not go with -c/--check");
+			return -1;
+		}
+		o->check = CHK_REF;
+	} else if (o->ref_repeats_ok || o->ref_misses_ok || o->ref_complete) {
+		lc_err("--ref-repeats-ok, --ref-misses-ok and --ref-complete need --ref FILE");
+		return -1;
+	}
 	if (o->io == LC_IO_DMABUF && !o->dmabuf_from) {
 		lc_err("--io dmabuf needs --dmabuf-from /dev/videoM (a second V4L2 device "
 		       "whose MMAP buffers are exported; Debian's kernel has no udmabuf)");
@@ -449,6 +541,196 @@ static void snapshot(struct ctx *c, const uint8_t *p, size_t len)
 	}
 }
 
+/* ---- --ref: reference frames ------------------------------------------- */
+
+static uint64_t ref_hash(const uint8_t *p, size_t len)
+{
+	uint64_t h = 0x9e3779b97f4a7c15ull ^ len, w;
+	size_t i = 0;
+
+	for (; i + 8 <= len; i += 8) {
+		memcpy(&w, p + i, 8);
+		h = (h ^ w) * 0x100000001b3ull;
+		h ^= h >> 29;
+	}
+	for (; i < len; i++)
+		h = (h ^ p[i]) * 0x100000001b3ull;
+	h ^= h >> 32;
+	return h;
+}
+
+/* Maps FILE and indexes its frames. 0, or -1 (reported). */
+static int ref_load(struct ctx *c)
+{
+	struct refset *r = &c->ref;
+	const char *file = c->o.ref;
+	struct stat sb;
+	uint32_t size = 1;
+	int fd;
+
+	r->frame_size = c->frame_size;
+	if (!r->frame_size) {
+		lc_err("--ref: %s is compressed; reference frames need a fixed frame size",
+		       c->f->name);
+		return -1;
+	}
+	fd = open(file, O_RDONLY);
+	if (fd < 0 || fstat(fd, &sb)) {
+		lc_err("--ref: cannot open %s: %s", file, strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	if (sb.st_size == 0 || (size_t)sb.st_size % r->frame_size ||
+	    (size_t)sb.st_size / r->frame_size > 0x3fffffff) {
+		lc_err("--ref: %s has %lld bytes, not a whole number of %zu-byte frames (%s "
+		       "%ux%u)", file, (long long)sb.st_size, r->frame_size, c->f->name,
+		       c->fmt.fmt.pix.width, c->fmt.fmt.pix.height);
+		close(fd);
+		return -1;
+	}
+	r->map_len = (size_t)sb.st_size;
+	r->n = (uint32_t)(r->map_len / r->frame_size);
+	r->data = mmap(NULL, r->map_len, PROT_READ, MAP_PRIVATE, fd, 0);
+	close(fd);
+	if (r->data == MAP_FAILED) {
+		lc_err("--ref: cannot map %s: %s", file, strerror(errno));
+		r->data = NULL;
+		return -1;
+	}
+	while (size < 2 * r->n)
+		size <<= 1;
+	r->mask = size - 1;
+	r->slot = malloc(size * sizeof(*r->slot));
+	r->slot_hash = malloc(size * sizeof(*r->slot_hash));
+	if (!r->slot || !r->slot_hash) {
+		lc_err("out of memory");
+		return -1;
+	}
+	memset(r->slot, 0xff, size * sizeof(*r->slot));
+	for (uint32_t j = 0; j < r->n; j++) {
+		const uint8_t *f = r->data + (size_t)j * r->frame_size;
+		uint64_t h = ref_hash(f, r->frame_size);
+		uint32_t i = (uint32_t)h & r->mask;
+		int dup = 0;
+
+		for (; r->slot[i] >= 0; i = (i + 1) & r->mask)
+			if (!dup && r->slot_hash[i] == h &&
+			    !memcmp(r->data + (size_t)r->slot[i] * r->frame_size, f, r->frame_size))
+				dup = 1;
+		r->slot[i] = (int32_t)j;
+		r->slot_hash[i] = h;
+		r->dups += dup;
+	}
+	printf("checked: reference %s: %u frames of %zu bytes (%s %ux%u), %u equal to an "
+	       "earlier one\n", file, r->n, r->frame_size, c->f->name, c->fmt.fmt.pix.width,
+	       c->fmt.fmt.pix.height, r->dups);
+	if (r->dups)
+		printf("note: the reference has equal frames; a repeat of one may count as a "
+		       "skip to the other\n");
+	return 0;
+}
+
+/*
+ * The reference frame equal to p: the first after `last` if there is one,
+ * else `last` itself, else the latest before it. -1 if none.
+ */
+static int64_t ref_lookup(const struct refset *r, const uint8_t *p, int64_t last)
+{
+	uint64_t h = ref_hash(p, r->frame_size);
+	int64_t fwd = -1, back = -1;
+	int same = 0;
+
+	for (uint32_t i = (uint32_t)h & r->mask; r->slot[i] >= 0; i = (i + 1) & r->mask) {
+		int64_t j = r->slot[i];
+
+		if (r->slot_hash[i] != h ||
+		    memcmp(r->data + (size_t)j * r->frame_size, p, r->frame_size))
+			continue;
+		if (j > last && (fwd < 0 || j < fwd))
+			fwd = j;
+		else if (j == last)
+			same = 1;
+		else if (j < last && j > back)
+			back = j;
+	}
+	return fwd >= 0 ? fwd : same ? last : back;
+}
+
+/* A frame that matches no reference frame: how it differs from the one expected. */
+static void ref_describe_unknown(struct ctx *c, const uint8_t *p)
+{
+	const struct refset *r = &c->ref;
+	int64_t k = c->st.ref_last + 1;
+	const uint8_t *q;
+	size_t first = 0, ndiff = 0;
+	int maxd = 0;
+
+	if (k >= r->n)
+		k = r->n - 1;
+	q = r->data + (size_t)k * r->frame_size;
+	for (size_t i = 0; i < r->frame_size; i++) {
+		int d = p[i] > q[i] ? p[i] - q[i] : q[i] - p[i];
+
+		if (!d)
+			continue;
+		if (!ndiff++)
+			first = i;
+		if (d > maxd)
+			maxd = d;
+	}
+	problem(c, "matches no reference frame; against reference frame %lld: %zu of %zu bytes "
+		"differ, the first at byte %zu (0x%02x, expected 0x%02x), by up to %d%s",
+		(long long)k, ndiff, r->frame_size, first, p[first], q[first], maxd,
+		c->o.allow_foreign ? " (allowed: --allow-foreign)" : "");
+}
+
+static void ref_frame(struct ctx *c, const uint8_t *p)
+{
+	struct stats *st = &c->st;
+	const struct opts *o = &c->o;
+	int64_t idx = ref_lookup(&c->ref, p, st->ref_last);
+
+	if (idx < 0) {
+		st->ref_unknown++;
+		ref_describe_unknown(c, p);
+		return;
+	}
+	if (st->ref_last < 0) {
+		st->ref_first = idx;
+		st->ref_matched++;
+		st->ref_run = 1;
+	} else if (idx == st->ref_last) {
+		st->ref_repeats++;
+		st->ref_run++;
+		if (!o->ref_repeats_ok)
+			problem(c, "repeats reference frame %lld (--ref-repeats-ok not given)",
+				(long long)idx);
+	} else if (idx < st->ref_last) {
+		st->ref_backwards++;
+		st->ref_run = 1;
+		problem(c, "reference frame %lld after %lld: went backwards", (long long)idx,
+			(long long)st->ref_last);
+	} else {
+		if (idx > st->ref_last + 1) {
+			st->ref_missed += (uint64_t)(idx - st->ref_last - 1);
+			if (!o->ref_misses_ok)
+				problem(c, "reference frame %lld after %lld: %lld frame(s) missing",
+					(long long)idx, (long long)st->ref_last,
+					(long long)(idx - st->ref_last - 1));
+		}
+		st->ref_matched++;
+		st->ref_run = 1;
+	}
+	if (st->ref_run > st->ref_max_run)
+		st->ref_max_run = st->ref_run;
+	st->ref_last = idx;
+	st->last_seq = (uint64_t)idx;
+	st->have_seq = 1;
+	if (o->verbose)
+		printf("frame #%llu ref=%lld\n", (unsigned long long)st->received, (long long)idx);
+}
+
 /*
  * Checks one received frame. has_v4l2: v4l2_seq / ts_ns / flags are valid
  * (streaming). now: dequeue time.
@@ -464,9 +746,27 @@ static void process_frame(struct ctx *c, const uint8_t *p, size_t bytesused, int
 	st->received++;
 	if (st->received == 1)
 		st->t_first = now;
-	else if (now - st->t_last > st->max_gap_ns)
+	else if (now - st->t_last > st->max_gap_ns) {
 		st->max_gap_ns = now - st->t_last;
+		st->max_gap_at = st->received;
+	}
+	if (st->received > st->cap_t_deq) {
+		size_t nc = st->cap_t_deq ? st->cap_t_deq * 2 : 1024;
+		uint64_t *n = realloc(st->t_deq, nc * sizeof(*n));
+
+		if (n) {
+			st->t_deq = n;
+			st->cap_t_deq = nc;
+		}
+	}
+	if (st->received <= st->cap_t_deq)
+		st->t_deq[st->received - 1] = now;
 	st->t_last = now;
+	if (c->save_fp && fwrite(p, 1, bytesused, c->save_fp) != bytesused) {
+		lc_err("--save %s: write failed: %s", o->save, strerror(errno));
+		fclose(c->save_fp);
+		c->save_fp = NULL;
+	}
 
 	if (has_v4l2 && (flags & V4L2_BUF_FLAG_ERROR)) {
 		st->error_bufs++;
@@ -592,7 +892,10 @@ static void process_frame(struct ctx *c, const uint8_t *p, size_t bytesused, int
 			problem(c, "%s", st->track.last_problem);
 		if (has_v4l2 && ts_ns && now > ts_ns)
 			add_latency(st, (now - ts_ns) / 1000);
-		if (o->verbose)
+		if (o->check == CHK_REF) {
+			if (!size_bad)
+				ref_frame(c, p);
+		} else if (o->verbose)
 			printf("frame #%llu v4l2_seq=%u bytes=%zu\n",
 			       (unsigned long long)st->received, v4l2_seq, bytesused);
 	}
@@ -879,6 +1182,9 @@ int main(int argc, char **argv)
 	int rc, streaming = 0, incomplete = 0, failed = 0;
 	double fps = 0, elapsed;
 	uint64_t p50, p99, lmax;
+	char refkv[320] = "";
+	long long min_1s = -1;
+	uint64_t min_1s_at = 0;
 
 	lc_prog = "lc-consume";
 	setvbuf(stdout, NULL, _IOLBF, 0);
@@ -899,9 +1205,19 @@ int main(int argc, char **argv)
 			return 2;
 		}
 	}
+	st->ref_first = st->ref_last = -1;
+	if (c.o.save) {
+		c.save_fp = fopen(c.o.save, "wb");
+		if (!c.save_fp) {
+			lc_err("--save: cannot create %s: %s", c.o.save, strerror(errno));
+			return 2;
+		}
+	}
 	rc = setup_device(&c);
 	if (rc)
 		return rc < 0 ? 2 : 1;
+	if (c.o.ref && ref_load(&c))
+		return 2;
 
 	if (c.o.io == LC_IO_RW) {
 		rlen = (size_t)c.fmt.fmt.pix.sizeimage + 4096; /* room to see over-long frames */
@@ -929,7 +1245,8 @@ int main(int argc, char **argv)
 		deadline = st->t_start + (uint64_t)(c.o.seconds * 1e9);
 	printf("receiving: io=%s check=%s%s frames=%llu seconds=%g timeout_ms=%u slow_ms=%u\n",
 	       lc_io_str(c.o.io, 0),
-	       c.o.check == CHK_TEST ? "test" : c.o.check == CHK_BARS ? "bars" : "none",
+	       c.o.check == CHK_TEST ? "test" : c.o.check == CHK_BARS ? "bars" :
+	       c.o.check == CHK_REF ? "ref" : "none",
 	       c.o.check == CHK_TEST && c.o.mode == LC_CHECK_SAMPLED ? "(sampled)" : "",
 	       (unsigned long long)c.o.frames, c.o.seconds, c.o.timeout_ms, c.o.slow_ms);
 
@@ -966,6 +1283,11 @@ int main(int argc, char **argv)
 	}
 	free(rbuf);
 	lc_dev_close(&c.dev);
+
+	if (c.save_fp && fclose(c.save_fp)) {
+		lc_err("--save %s: write failed: %s", c.o.save, strerror(errno));
+		failed = 1;
+	}
 
 	/* verdict */
 	elapsed = (double)(lc_now_ns() - st->t_start) / 1e9;
@@ -1005,6 +1327,74 @@ int main(int argc, char **argv)
 		lc_err("--min-fps: measured %.2f fps < %.2f", fps, c.o.min_fps);
 		failed = 1;
 	}
+	/*
+	 * The fewest frames dequeued within 1 s from any frame, over the
+	 * windows that end before the last frame: -1 if the run is shorter.
+	 */
+	if (st->t_deq && st->received <= st->cap_t_deq) {
+		size_t j = 0;
+
+		for (size_t i = 0; i < st->received; i++) {
+			uint64_t end = st->t_deq[i] + 1000000000ull;
+
+			if (end > st->t_last)
+				break;
+			if (j < i)
+				j = i;
+			while (j < st->received && st->t_deq[j] < end)
+				j++;
+			if (min_1s < 0 || (long long)(j - i) < min_1s) {
+				min_1s = (long long)(j - i);
+				min_1s_at = i + 1;
+			}
+		}
+	}
+	if (c.o.min_1s && (min_1s < 0 || min_1s < (long long)c.o.min_1s)) {
+		if (min_1s < 0)
+			lc_err("--min-1s: frames for less than 1 s: cannot measure");
+		else
+			lc_err("--min-1s: %lld frames in the 1 s from frame %llu, < %u",
+			       min_1s, (unsigned long long)min_1s_at, c.o.min_1s);
+		failed = 1;
+	}
+	if (c.o.max_fps > 0 && fps > c.o.max_fps) {
+		lc_err("--max-fps: measured %.2f fps > %.2f", fps, c.o.max_fps);
+		failed = 1;
+	}
+	if (c.o.check == CHK_REF) {
+		if (st->ref_backwards)
+			failed = 1;
+		if (st->ref_repeats && !c.o.ref_repeats_ok)
+			failed = 1;
+		if (st->ref_missed && !c.o.ref_misses_ok)
+			failed = 1;
+		if (st->ref_unknown && !c.o.allow_foreign)
+			failed = 1;
+		if (c.o.ref_complete && (st->ref_first != 0 || st->ref_last != c.ref.n - 1)) {
+			lc_err("--ref-complete: reference frames %lld..%lld received, expected "
+			       "0..%u", (long long)st->ref_first, (long long)st->ref_last,
+			       c.ref.n - 1);
+			failed = 1;
+		}
+		snprintf(refkv, sizeof(refkv), " ref_frames=%u ref_matched=%llu ref_first=%lld "
+			 "ref_last=%lld ref_repeats=%llu ref_max_run=%llu ref_missed=%llu "
+			 "ref_backwards=%llu ref_unknown=%llu", c.ref.n,
+			 (unsigned long long)st->ref_matched, (long long)st->ref_first,
+			 (long long)st->ref_last, (unsigned long long)st->ref_repeats,
+			 (unsigned long long)st->ref_max_run, (unsigned long long)st->ref_missed,
+			 (unsigned long long)st->ref_backwards, (unsigned long long)st->ref_unknown);
+		printf("checked: %llu frame(s) against %u reference frames: %llu distinct, "
+		       "reference frames %lld..%lld in order%s; repeats=%llu (longest run %llu)%s, "
+		       "skipped=%llu%s, backwards=%llu, matching none=%llu%s\n",
+		       (unsigned long long)st->received, c.ref.n,
+		       (unsigned long long)st->ref_matched, (long long)st->ref_first,
+		       (long long)st->ref_last, c.o.ref_complete ? " (--ref-complete)" : "",
+		       (unsigned long long)st->ref_repeats, (unsigned long long)st->ref_max_run,
+		       c.o.ref_repeats_ok ? " allowed" : "", (unsigned long long)st->ref_missed,
+		       c.o.ref_misses_ok ? " allowed" : "", (unsigned long long)st->ref_backwards,
+		       (unsigned long long)st->ref_unknown,
+		       c.o.allow_foreign ? " allowed" : "");
+	}
 	if (c.o.max_gap_us && st->max_gap_ns / 1000 > c.o.max_gap_us) {
 		lc_err("--max-gap-us: frames %llu us apart at most, > %llu us",
 		       (unsigned long long)(st->max_gap_ns / 1000),
@@ -1018,8 +1408,8 @@ int main(int argc, char **argv)
 	printf("result=%s received=%llu torn=%llu missed=%llu out_of_order=%llu bad_size=%llu "
 	       "seq_mismatch=%llu v4l2_gaps=%llu foreign=%llu error_bufs=%llu fmt_mismatch=%llu "
 	       "ts_backwards=%llu ts_bad=%llu streams=%llu first_seq=%lld last_seq=%lld "
-	       "fps=%.2f max_gap_us=%llu lat_p50_us=%llu lat_p99_us=%llu lat_max_us=%llu "
-	       "timeouts=%llu ended=%d elapsed_s=%.3f io=%s format=%s size=%ux%u ts_source=%s%s\n",
+	       "fps=%.2f max_gap_us=%llu max_gap_at=%llu min_1s=%lld lat_p50_us=%llu lat_p99_us=%llu lat_max_us=%llu "
+	       "timeouts=%llu ended=%d elapsed_s=%.3f io=%s format=%s size=%ux%u ts_source=%s%s%s\n",
 	       failed ? "fail" : incomplete ? "incomplete" : "pass",
 	       (unsigned long long)st->received, (unsigned long long)st->torn,
 	       (unsigned long long)st->track.missed, (unsigned long long)st->track.out_of_order,
@@ -1030,15 +1420,18 @@ int main(int argc, char **argv)
 	       (unsigned long long)st->track.streams,
 	       st->track.received ? (long long)st->track.first_seq : -1LL,
 	       st->have_seq ? (long long)st->last_seq : -1LL, fps,
-	       (unsigned long long)(st->max_gap_ns / 1000), (unsigned long long)p50,
+	       (unsigned long long)(st->max_gap_ns / 1000), (unsigned long long)st->max_gap_at,
+	       min_1s, (unsigned long long)p50,
 	       (unsigned long long)p99, (unsigned long long)lmax,
 	       (unsigned long long)st->timeouts, st->ended, elapsed, lc_io_str(c.o.io, 0),
 	       c.f->name, c.fmt.fmt.pix.width, c.fmt.fmt.pix.height,
-	       st->ts_source ? st->ts_source : "none", stop_flag ? " interrupted=1" : "");
+	       st->ts_source ? st->ts_source : "none", stop_flag ? " interrupted=1" : "", refkv);
+
 	if (c.o.stats_json)
 		write_json(&c, failed ? "fail" : incomplete ? "incomplete" : "pass", fps, elapsed,
 			   p50, p99, lmax);
 	free(c.scratch);
 	free(st->lat_us);
+	free(st->t_deq);
 	return failed ? 1 : incomplete ? 3 : 0;
 }
