@@ -867,21 +867,22 @@ run_line() {
 		sh -c "[ $rc -eq 0 ] && grep -Eq '$COMB: YUYV 320x240 at 30/1 frames/s by MMAP.*input yuv420p 160x120: converted' '$W/size-ff.log'"
 
 	rc=0
-	ff -loglevel error -f lavfi -i testsrc=size=320x240:rate=30 -frames:v 90 -c:v mjpeg -q:v 5 \
+	ff -loglevel error -f lavfi -i testsrc=size=320x240:rate=30 -frames:v 150 -c:v mjpeg -q:v 5 \
 		-f mjpeg -y "$W/ref.mjpeg" >"$W/ref-mjpeg.log" 2>&1 || rc=$?
-	check "$L MJPEG: reference: 90 testsrc frames by ffmpeg -c:v mjpeg -q:v 5 -f mjpeg (exit $rc)" \
+	check "$L MJPEG: reference: 150 testsrc frames by ffmpeg -c:v mjpeg -q:v 5 -f mjpeg (exit $rc)" \
 		test $rc -eq 0 -a -s "$W/ref.mjpeg"
 	check "$L MJPEG: announce MJPG:320x240@30" announce $OUT MJPG:320x240@30
 	rm -f "$W/mjpeg-early.out" "$W/mjpeg-late.out"
 	consume mjpeg-early -d $CAP -n 0 -t 60 -c none --expect-format MJPG:320x240 \
 		--save "$W/mjpeg-early.out"
 	wait_rd $CAP 1
-	bg_start mjpeg-ff "${FF[@]}" -f lavfi -i testsrc=size=320x240:rate=30 -frames:v 90 \
+	bg_start mjpeg-ff "${FF[@]}" -f lavfi -i testsrc=size=320x240:rate=30 -frames:v 150 \
 		-c:v mjpeg -q:v 5 -f loopback -repeat 0 $OUT
 	wait_st $OUT capture
 	lc_info "$L MJPEG: sizeimage: $(sed -n 's/^G_FMT: .*\(sizeimage[= ][0-9]*\).*/\1/p' "$LOGS/mjpeg-early.log" | head -n 1) announced (the early reader's), $(v4l2-ctl -d $CAP --get-fmt-video | sed -n 's/.*Size Image *: */sizeimage /p') now that ffmpeg streams"
 	check "$L MJPEG: a reader that starts while ffmpeg streams gets 20 frames" \
 		logged "$LOGS/mjpeg-late.log" timeout 60 "$PROGS/lc-consume" -d $CAP -n 20 -c none \
+		--timeout-ms 10000 \
 		--expect-format MJPG:320x240 --save "$W/mjpeg-late.out"
 	brief mjpeg-late
 	rc=0
@@ -897,8 +898,8 @@ run_line() {
 		show "mjpeg-$rd" "$W/mjpeg-$rd.check"
 		load_result R "$W/mjpeg-$rd.check"
 		if [ $rd = early ]; then
-			check "$L MJPEG: the reader streaming before ffmpeg started got all 90 frames, byte for byte ffmpeg's own -f mjpeg output" \
-				expect R whole=1 frames=90 first=0
+			check "$L MJPEG: the reader streaming before ffmpeg started got all 150 frames, byte for byte ffmpeg's own -f mjpeg output" \
+				expect R whole=1 frames=150 first=0
 		else
 			check "$L MJPEG: the later reader's 20 frames are 20 consecutive frames of ffmpeg's own -f mjpeg output, byte for byte" \
 				expect R whole=1 frames=20
