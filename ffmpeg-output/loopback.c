@@ -28,7 +28,8 @@
  * any raw input to the device's configured format (or picks the format
  * closest to the input), tells the device the frame rate, streams through
  * the device's MMAP buffers, plays frames at their timestamps, and repeats
- * the last frame at the device rate while the input stalls.
+ * the last frame at the device rate while the input stalls; when the input
+ * ends it can hold the last frame, black or a placeholder image.
  *
  *   ffmpeg -i input.mp4 -f loopback /dev/video0
  *   ffmpeg -i rtsp://... -f loopback -pace 0 -label "Door" auto
@@ -57,6 +58,7 @@
 #include "libavutil/opt.h"
 #include "libavutil/pixdesc.h"
 #include "libavutil/time.h"
+#include "libavcodec/avcodec.h"
 #include "libavformat/avformat.h"
 #include "libavdevice/avdevice.h"
 #include "libavformat/version.h"
@@ -90,6 +92,7 @@ enum LoopbackEnd {
     END_STOP,                   ///< stop streaming; the device's placeholder takes over
     END_LAST,                   ///< keep showing the last frame until interrupted
     END_BLACK,                  ///< show black frames until interrupted
+    END_IMAGE,                  ///< show the -placeholder image until interrupted
 };
 
 enum LoopbackIO {
@@ -115,6 +118,7 @@ typedef struct LoopbackContext {
     int pace;
     int repeat;
     int on_end;
+    char *placeholder_file;
     int timeout_ms;
     int io;
     int nb_buffers;
@@ -154,7 +158,8 @@ typedef struct LoopbackContext {
     int stop;
     AVPacket *last;             ///< last input packet (a reference), for repeats
     int ending;                 ///< input ended: hold the picture (-on_end)
-    int show_black;
+    int show_placeholder;       ///< repeat the placeholder, not the last frame
+    uint8_t *placeholder;       ///< -placeholder in device layout; NULL: black
     int64_t last_out_us;        ///< when the last frame went to the device
     int last_was_repeat;        ///< and it was the keep-alive's
     int error;                  ///< first device error seen by the keep-alive
@@ -878,20 +883,34 @@ static int packet_picture(AVFormatContext *s, const AVPacket *pkt,
     return av_image_fill_arrays((uint8_t **)data, linesize, pkt->data, *fmt, *w, *h, 1);
 }
 
+/*
+ * Tells a scaler the input's and the device's YCbCr matrix and range, which
+ * libswscale cannot know from the pixel formats alone.
+ */
+static void set_colorimetry(const LoopbackContext *ctx, struct SwsContext *sws,
+                            enum AVPixelFormat in_fmt, enum AVColorRange in_range,
+                            enum AVColorSpace in_space)
+{
+    const AVPixFmtDescriptor *desc = av_pix_fmt_desc_get(in_fmt);
+    int in_full = in_range == AVCOL_RANGE_JPEG ||
+                  in_fmt == AV_PIX_FMT_YUVJ420P || in_fmt == AV_PIX_FMT_YUVJ422P ||
+                  in_fmt == AV_PIX_FMT_YUVJ444P || (desc && desc->flags & AV_PIX_FMT_FLAG_RGB);
+    int out_full = ctx->pix.quantization == V4L2_QUANTIZATION_FULL_RANGE ||
+                   ctx->pix.colorspace == V4L2_COLORSPACE_JPEG ||
+                   ctx->pix.colorspace == V4L2_COLORSPACE_SRGB;
+    int in_cs = in_space == AVCOL_SPC_BT709 ? SWS_CS_ITU709 : SWS_CS_ITU601;
+    int out_cs = ctx->pix.colorspace == V4L2_COLORSPACE_REC709 ||
+                 ctx->pix.ycbcr_enc == V4L2_YCBCR_ENC_709 ? SWS_CS_ITU709 : SWS_CS_ITU601;
+
+    /* Ignored (with a harmless error return) where both sides are RGB. */
+    sws_setColorspaceDetails(sws, sws_getCoefficients(in_cs), in_full,
+                             sws_getCoefficients(out_cs), out_full, 0, 1 << 16, 1 << 16);
+}
+
 static int update_scaler(AVFormatContext *s, int w, int h, enum AVPixelFormat fmt)
 {
     LoopbackContext *ctx = s->priv_data;
     const AVCodecParameters *par = s->streams[0]->codecpar;
-    const AVPixFmtDescriptor *desc = av_pix_fmt_desc_get(fmt);
-    int in_full = par->color_range == AVCOL_RANGE_JPEG ||
-                  fmt == AV_PIX_FMT_YUVJ420P || fmt == AV_PIX_FMT_YUVJ422P ||
-                  fmt == AV_PIX_FMT_YUVJ444P || (desc && desc->flags & AV_PIX_FMT_FLAG_RGB);
-    int out_full = ctx->pix.quantization == V4L2_QUANTIZATION_FULL_RANGE ||
-                   ctx->pix.colorspace == V4L2_COLORSPACE_JPEG ||
-                   ctx->pix.colorspace == V4L2_COLORSPACE_SRGB;
-    int in_cs = par->color_space == AVCOL_SPC_BT709 ? SWS_CS_ITU709 : SWS_CS_ITU601;
-    int out_cs = ctx->pix.colorspace == V4L2_COLORSPACE_REC709 ||
-                 ctx->pix.ycbcr_enc == V4L2_YCBCR_ENC_709 ? SWS_CS_ITU709 : SWS_CS_ITU601;
 
     if (ctx->sws && ctx->sws_in_w == w && ctx->sws_in_h == h && ctx->sws_in_fmt == fmt)
         return 0;
@@ -915,9 +934,7 @@ static int update_scaler(AVFormatContext *s, int w, int h, enum AVPixelFormat fm
                av_get_pix_fmt_name(ctx->dev_pix_fmt));
         return AVERROR(EINVAL);
     }
-    /* Ignored (with a harmless error return) where both sides are RGB. */
-    sws_setColorspaceDetails(ctx->sws, sws_getCoefficients(in_cs), in_full,
-                             sws_getCoefficients(out_cs), out_full, 0, 1 << 16, 1 << 16);
+    set_colorimetry(ctx, ctx->sws, fmt, par->color_range, par->color_space);
     ctx->sws_in_w = w;
     ctx->sws_in_h = h;
     ctx->sws_in_fmt = fmt;
@@ -979,8 +996,134 @@ static int scale(AVFormatContext *s, const AVPacket *pkt,
     return err < 0 ? err : 0;
 }
 
+static int fill_black(const LoopbackContext *ctx, uint8_t *data[4],
+                      const int linesize[4])
+{
+    ptrdiff_t ls[4] = { linesize[0], linesize[1], linesize[2], linesize[3] };
+
+    return av_image_fill_black(data, ls, ctx->dev_pix_fmt, AVCOL_RANGE_MPEG,
+                               ctx->pix.width, ctx->pix.height);
+}
+
+/* ------------------------------------------------------------------------ */
+/* Placeholder image                                                        */
+
+/* Decodes the first picture of @file: any image (or video) FFmpeg reads. */
+static int decode_image(AVFormatContext *s, const char *file, AVFrame *frame)
+{
+    AVFormatContext *ic = NULL;
+    AVCodecContext *dec = NULL;
+    const AVCodec *codec;
+    AVPacket *pkt = av_packet_alloc();
+    int idx = -1, err;
+
+    if (!pkt)
+        return AVERROR(ENOMEM);
+    if ((err = avformat_open_input(&ic, file, NULL, NULL)) < 0 ||
+        (err = avformat_find_stream_info(ic, NULL)) < 0 ||
+        (err = idx = av_find_best_stream(ic, AVMEDIA_TYPE_VIDEO, -1, -1, &codec, 0)) < 0)
+        goto out;
+    if (!(dec = avcodec_alloc_context3(codec))) {
+        err = AVERROR(ENOMEM);
+        goto out;
+    }
+    if ((err = avcodec_parameters_to_context(dec, ic->streams[idx]->codecpar)) < 0 ||
+        (err = avcodec_open2(dec, codec, NULL)) < 0)
+        goto out;
+    while ((err = avcodec_receive_frame(dec, frame)) == AVERROR(EAGAIN)) {
+        if ((err = av_read_frame(ic, pkt)) == AVERROR_EOF) {
+            err = avcodec_send_packet(dec, NULL);   /* drain: EOF if no picture */
+        } else if (err >= 0) {
+            if (pkt->stream_index == idx)
+                err = avcodec_send_packet(dec, pkt);
+            av_packet_unref(pkt);
+        }
+        if (err < 0)
+            break;
+    }
+out:
+    if (err < 0)
+        av_log(s, AV_LOG_ERROR, "Cannot read a picture from the placeholder '%s': %s\n",
+               file, err == AVERROR_EOF ? "no picture in it" : av_err2str(err));
+    av_packet_free(&pkt);
+    avcodec_free_context(&dec);
+    avformat_close_input(&ic);
+    return err;
+}
+
 /*
- * Renders a packet (NULL: black) into a frame of the device's layout at
+ * Offsets plane pointers to the pixel at (@x, @y), which lies on the
+ * chroma grid.
+ */
+static void offset_planes(enum AVPixelFormat fmt, uint8_t *data[4],
+                          const int linesize[4], int x, int y)
+{
+    const AVPixFmtDescriptor *desc = av_pix_fmt_desc_get(fmt);
+
+    for (int i = 0; i < 4 && data[i]; i++) {
+        int chroma = (i == 1 || i == 2) && !(desc->flags & AV_PIX_FMT_FLAG_RGB);
+
+        data[i] += (ptrdiff_t)(chroma ? y >> desc->log2_chroma_h : y) * linesize[i];
+        if (x > 0)
+            data[i] += av_image_get_linesize(fmt, x, i);
+    }
+}
+
+/*
+ * Loads -placeholder once, into a frame in the device's layout: scaled to
+ * fit and centred on black, so the picture keeps its shape.
+ */
+static int load_placeholder(AVFormatContext *s)
+{
+    LoopbackContext *ctx = s->priv_data;
+    const AVPixFmtDescriptor *desc = av_pix_fmt_desc_get(ctx->dev_pix_fmt);
+    int xalign = 1 << desc->log2_chroma_w, yalign = 1 << desc->log2_chroma_h;
+    int w = ctx->pix.width, h = ctx->pix.height, linesize[4], err;
+    struct SwsContext *sws = NULL;
+    AVFrame *img = av_frame_alloc();
+    uint8_t *data[4];
+
+    if (!img || !(ctx->placeholder = av_malloc(ctx->pix.sizeimage))) {
+        err = AVERROR(ENOMEM);
+        goto out;
+    }
+    if ((err = decode_image(s, ctx->placeholder_file, img)) < 0)
+        goto out;
+    device_planes(ctx, ctx->placeholder, data, linesize);
+    if ((err = fill_black(ctx, data, linesize)) < 0)
+        goto out;
+    if ((int64_t)img->width * h > (int64_t)img->height * w)
+        h = FFMAX(av_rescale(w, img->height, img->width) & ~(yalign - 1), yalign);
+    else if ((int64_t)img->width * h < (int64_t)img->height * w)
+        w = FFMAX(av_rescale(h, img->width, img->height) & ~(xalign - 1), xalign);
+    offset_planes(ctx->dev_pix_fmt, data, linesize,
+                  (ctx->pix.width - w) / 2 & ~(xalign - 1),
+                  (ctx->pix.height - h) / 2 & ~(yalign - 1));
+    sws = sws_getContext(img->width, img->height, img->format, w, h, ctx->dev_pix_fmt,
+                         SWS_BICUBIC, NULL, NULL, NULL);
+    if (!sws) {
+        av_log(s, AV_LOG_ERROR, "Cannot convert the placeholder (%dx%d %s) to %dx%d %s\n",
+               img->width, img->height, av_get_pix_fmt_name(img->format), w, h,
+               av_get_pix_fmt_name(ctx->dev_pix_fmt));
+        err = AVERROR(EINVAL);
+        goto out;
+    }
+    set_colorimetry(ctx, sws, img->format, img->color_range, img->colorspace);
+    sws_scale(sws, (const uint8_t *const *)img->data, img->linesize, 0, img->height,
+              data, linesize);
+    av_log(s, AV_LOG_VERBOSE, "placeholder %s: %dx%d, shown %dx%d\n",
+           ctx->placeholder_file, img->width, img->height, w, h);
+    err = 0;
+out:
+    sws_freeContext(sws);
+    av_frame_free(&img);
+    if (err < 0)
+        av_freep(&ctx->placeholder);
+    return err;
+}
+
+/*
+ * Renders a packet (NULL: the placeholder, black if none) into a frame of the device's layout at
  * @dst, holding @room bytes; sets the bytes used.
  */
 static int render(AVFormatContext *s, const AVPacket *pkt, uint8_t *dst,
@@ -1011,11 +1154,12 @@ static int render(AVFormatContext *s, const AVPacket *pkt, uint8_t *dst,
         return AVERROR_BUG;
     device_planes(ctx, dst, dst_data, dst_linesize);
     *used = ctx->pix.sizeimage;
-    if (!pkt) {
-        ptrdiff_t ls[4] = { dst_linesize[0], dst_linesize[1], dst_linesize[2], 0 };
-        return av_image_fill_black(dst_data, ls, ctx->dev_pix_fmt, AVCOL_RANGE_MPEG,
-                                   ctx->pix.width, ctx->pix.height);
+    if (!pkt && ctx->placeholder) {
+        memcpy(dst, ctx->placeholder, ctx->pix.sizeimage);
+        return 0;
     }
+    if (!pkt)
+        return fill_black(ctx, dst_data, dst_linesize);
 
     if ((err = packet_picture(s, pkt, src_data, src_linesize, &w, &h, &fmt)) < 0)
         return err;
@@ -1036,7 +1180,7 @@ static int render(AVFormatContext *s, const AVPacket *pkt, uint8_t *dst,
 }
 
 /*
- * Puts a frame (NULL: black) on the device. Called with ctx->lock held, from
+ * Puts a frame (NULL: the placeholder) on the device. Called with ctx->lock held, from
  * write_packet() and from the keep-alive thread.
  */
 static int show(AVFormatContext *s, const AVPacket *pkt)
@@ -1099,14 +1243,14 @@ static void *keepalive_thread(void *arg)
 
     pthread_mutex_lock(&ctx->lock);
     while (!ctx->stop) {
-        int active = (ctx->repeat || ctx->ending) && (ctx->last || ctx->show_black);
+        int active = (ctx->repeat || ctx->ending) && (ctx->last || ctx->show_placeholder);
         int64_t due = ctx->last_out_us + ctx->interval_us +
                       (ctx->last_was_repeat ? 0 : ctx->interval_us / 4);
         struct timespec ts;
 
         if (!ctx->error && active && av_gettime_relative() >= due) {
             /* An error (or an interrupt) ends the stream at the next packet. */
-            if ((ctx->error = show(s, ctx->show_black ? NULL : ctx->last)) >= 0) {
+            if ((ctx->error = show(s, ctx->show_placeholder ? NULL : ctx->last)) >= 0) {
                 ctx->last_was_repeat = 1;
                 ctx->nb_repeats++;
             }
@@ -1194,9 +1338,25 @@ static int loopback_write_header(AVFormatContext *s)
         return AVERROR(EINVAL);
     }
 
+    if (ctx->on_end == END_IMAGE && !ctx->placeholder_file) {
+        av_log(s, AV_LOG_ERROR, "-on_end image needs an image: add -placeholder FILE\n");
+        return AVERROR(EINVAL);
+    }
+    if (ctx->placeholder_file && ctx->on_end != END_IMAGE)
+        av_log(s, AV_LOG_WARNING, "-placeholder is shown with -on_end image only\n");
+
     if ((err = open_device(s)) < 0 || (err = check_device(s)) < 0 ||
         (err = set_format(s)) < 0)
         return err;
+    if (ctx->on_end == END_IMAGE) {
+        if (ctx->dev_pix_fmt == AV_PIX_FMT_NONE) {
+            av_log(s, AV_LOG_ERROR, "-on_end image needs a raw device format, not the "
+                   "compressed one\n");
+            return AVERROR(EINVAL);
+        }
+        if ((err = load_placeholder(s)) < 0)
+            return err;
+    }
     rate = stream_rate(s);
     set_rate(s, rate);
     set_timeout(s);
@@ -1308,16 +1468,21 @@ static int hold_end(AVFormatContext *s)
 {
     LoopbackContext *ctx = s->priv_data;
     struct sigaction sa = { .sa_handler = end_signal };
-    int err = 0;
+    int show_placeholder, err = 0;
 
     if (ctx->on_end == END_STOP || !ctx->thread_started)
         return 0;
-    av_log(s, AV_LOG_INFO, "input ended: showing %s until interrupted\n",
-           ctx->on_end == END_BLACK && ctx->dev_pix_fmt != AV_PIX_FMT_NONE ? "black"
-                                                                          : "the last frame");
+    /* A compressed device has no black: it keeps the last frame. */
+    show_placeholder = ctx->on_end != END_LAST && ctx->dev_pix_fmt != AV_PIX_FMT_NONE;
+    if (show_placeholder && ctx->placeholder)
+        av_log(s, AV_LOG_INFO, "input ended: showing '%s' until interrupted\n",
+               ctx->placeholder_file);
+    else
+        av_log(s, AV_LOG_INFO, "input ended: showing %s until interrupted\n",
+               show_placeholder ? "black" : "the last frame");
     pthread_mutex_lock(&ctx->lock);
     ctx->ending = 1;
-    ctx->show_black = ctx->on_end == END_BLACK && ctx->dev_pix_fmt != AV_PIX_FMT_NONE;
+    ctx->show_placeholder = show_placeholder;
     pthread_cond_signal(&ctx->cond);
     pthread_mutex_unlock(&ctx->lock);
     end_signalled = 0;
@@ -1373,6 +1538,7 @@ static void loopback_deinit(AVFormatContext *s)
     av_frame_free(&ctx->src_frame);
     av_frame_free(&ctx->dst_frame);
     av_freep(&ctx->frame);
+    av_freep(&ctx->placeholder);
     av_freep(&ctx->path);
 }
 
@@ -1437,13 +1603,18 @@ static const AVOption options[] = {
     { "repeat", "repeat the last frame at the device rate while input stalls",
       OFFSET(repeat), AV_OPT_TYPE_BOOL, { .i64 = 1 }, 0, 1, ENC },
     { "on_end", "what readers see when the input ends", OFFSET(on_end), AV_OPT_TYPE_INT,
-      { .i64 = END_STOP }, END_STOP, END_BLACK, ENC, "on_end" },
+      { .i64 = END_STOP }, END_STOP, END_IMAGE, ENC, "on_end" },
     { "stop",  "stop streaming (the device's own placeholder follows)", 0,
       AV_OPT_TYPE_CONST, { .i64 = END_STOP },  0, 0, ENC, "on_end" },
     { "last",  "keep showing the last frame until interrupted", 0,
       AV_OPT_TYPE_CONST, { .i64 = END_LAST },  0, 0, ENC, "on_end" },
     { "black", "show black until interrupted", 0,
       AV_OPT_TYPE_CONST, { .i64 = END_BLACK }, 0, 0, ENC, "on_end" },
+    { "image", "show the -placeholder image until interrupted", 0,
+      AV_OPT_TYPE_CONST, { .i64 = END_IMAGE }, 0, 0, ENC, "on_end" },
+    { "placeholder", "image file (PNG, JPEG, ...) for -on_end image; scaled to fit, "
+      "centred on black", OFFSET(placeholder_file), AV_OPT_TYPE_STRING, { .str = NULL },
+      0, 0, ENC },
     { "timeout", "ms after the producer stops before readers get the device's "
       "placeholder; -1 leaves the device's setting", OFFSET(timeout_ms), AV_OPT_TYPE_INT,
       { .i64 = -1 }, -1, INT_MAX, ENC },

@@ -46,7 +46,8 @@
 #    must fail the gap check (proves the check catches a device that does
 #    not repeat).
 # 7. Errors: a missing node, a capture-only node, a bad -device_format,
-#    compressed input into a raw device format, a second producer on a busy
+#    compressed input into a raw device format, -on_end image without or
+#    with a missing -placeholder, a second producer on a busy
 #    device: ffmpeg fails (not killed, not a crash) within the timeout and
 #    says why. A device being fed cannot be removed (the module refuses
 #    with EBUSY while a node is open), so "the device disappears mid-
@@ -57,7 +58,9 @@
 #    it; the label of an existing device finds that device.
 # 9. -on_end last (frames keep flowing after the input ends, at the rate,
 #    until one SIGINT), -on_end black with -timeout (black at the rate; the
-#    control is set), -video_size with -framerate and -device_format
+#    control is set), -on_end image -placeholder PNG (a reader that starts
+#    after the end gets the picture letterboxed, checked sample by sample),
+#    -video_size with -framerate and -device_format
 #    yuyv422 (FFmpeg's name for YUYV; scaled and converted, the device at
 #    30/s from a 15/s input), MJPEG
 #    passed through into an MJPG device: byte-identical to ffmpeg's own
@@ -710,7 +713,7 @@ run_line() {
 		rc=0
 		producer "$name" "$@" || rc=$?
 		check "$L $what: ffmpeg fails by itself within 90 s (exit $rc)" failed_cleanly $rc
-		check "$L $what: the message says why: /$re/" grep -Eq "$re" "$W/$name.log"
+		check "$L $what: the message says why: /$re/" grep -Eq -e "$re" "$W/$name.log"
 	}
 	fails err-missing '/dev/video99 does not exist' "a node that does not exist (/dev/video99)" \
 		-f lavfi -i testsrc=size=320x240:rate=30 -frames:v 30 -f loopback /dev/video99
@@ -722,6 +725,13 @@ run_line() {
 	fails err-mjpeg "Cannot feed mjpeg input into a YUYV device" "-c:v mjpeg into -device_format YUYV" \
 		-f lavfi -i testsrc=size=320x240:rate=30 -frames:v 30 -c:v mjpeg -device_format YUYV \
 		-f loopback $OUT
+	fails err-noimage '-on_end image needs an image: add -placeholder FILE' \
+		"-on_end image without -placeholder" \
+		-f lavfi -i testsrc=size=320x240:rate=30 -frames:v 30 -on_end image -f loopback $OUT
+	fails err-badimage "Cannot read a picture from the placeholder '/nonexistent.png'" \
+		"-placeholder of a file that does not exist" \
+		-f lavfi -i testsrc=size=320x240:rate=30 -frames:v 30 -on_end image \
+		-placeholder /nonexistent.png -f loopback $OUT
 	check "$L busy: announce YU12:320x240@30" announce $OUT YU12:320x240@30
 	bg_start busy-first "${FF[@]}" -f lavfi -i testsrc=size=320x240:rate=30 -frames:v 120 \
 		-pix_fmt yuv420p -f loopback $OUT
@@ -849,6 +859,55 @@ run_line() {
 	check "$L -timeout 1500: the device's timeout control is 1500" \
 		sh -c "[ \"\$(v4l2-ctl -d $OUT -C timeout)\" = 'timeout: 1500' ]"
 	v4l2-ctl -d $OUT -c timeout=0
+
+	# A 160x240 red picture on a 320x240 device: shown whole, centred, with
+	# black bars left and right (not stretched, not black, not the last frame).
+	rc=0
+	ff -loglevel error -f lavfi -i color=c=0xC83232:size=160x240 -frames:v 1 \
+		"$W/placeholder.png" || rc=$?
+	check "$L on_end image: ffmpeg writes a 160x240 PNG of RGB 200,50,50 (exit $rc)" \
+		test -s "$W/placeholder.png"
+	check "$L on_end image: announce YU12:320x240@30" announce $OUT YU12:320x240@30
+	bg_start end-image-ff "${FF[@]}" -f lavfi -i testsrc=size=320x240:rate=30 -frames:v 30 \
+		-pix_fmt yuv420p -f loopback -on_end image -placeholder "$W/placeholder.png" $OUT
+	check "$L on_end image: ffmpeg says it shows the placeholder" \
+		wait_log "$LOGS/end-image-ff.log" "input ended: showing '$W/placeholder.png' until interrupted"
+	rc=0
+	timeout 30 v4l2-ctl -d $CAP --stream-mmap --stream-count 10 --stream-to "$W/end-image.raw" \
+		>"$LOGS/end-image-rd.log" 2>&1 || rc=$?
+	check "$L on_end image: a reader that starts after the input ended gets 10 frames (exit $rc)" \
+		test $rc -eq 0
+	kill -INT "${bg_pids[end-image-ff]}"
+	rc=0
+	ff_done end-image-ff || rc=$?
+	check "$L on_end image: one SIGINT ends it, exit 0 or 255 (exit $rc)" \
+		sh -c "[ $rc -eq 0 ] || [ $rc -eq 255 ]"
+	"$PY" - "$W/end-image.raw" >"$W/end-image.check" 2>&1 <<'EOF'
+import sys
+# YU12 320x240; BT.601 limited range of RGB 200,50,50 is Y 97.5, Cb 105.8, Cr 193.9.
+W, H = 320, 240
+data = open(sys.argv[1], 'rb').read()
+fs = W * H * 3 // 2
+frames = [data[i:i + fs] for i in range(0, len(data) - fs + 1, fs)]
+bad = []
+for n, f in enumerate(frames):
+    planes = [(f[:W * H], W, H, 16, 97.5), (f[W * H:W * H * 5 // 4], W // 2, H // 2, 128, 105.8),
+              (f[W * H * 5 // 4:], W // 2, H // 2, 128, 193.9)]
+    for p, (pl, w, h, black, colour) in enumerate(planes):
+        for y in range(h):
+            row = pl[y * w:(y + 1) * w]
+            for x, v in enumerate(row):
+                inside = w // 4 <= x < w * 3 // 4
+                want = colour if inside else black
+                if abs(v - want) > 3:
+                    bad.append(f"frame {n} plane {p} ({x},{y}) = {v}, want {want}")
+print(f"frames={len(frames)} trailing={len(data) % fs} bad={len(bad)}")
+for b in bad[:5]:
+    print(b)
+EOF
+	sed 's/^/  [end-image] /' "$W/end-image.check"
+	check "$L on_end image: 10 frames, each the picture centred 160 px wide between black bars (every sample within 3 of BT.601 limited)" \
+		grep -q '^frames=10 trailing=0 bad=0$' "$W/end-image.check"
 
 	check "$L -video_size: announce NV12:160x120@15 on $COMB (the options override it)" \
 		announce $COMB NV12:160x120@15
