@@ -56,6 +56,7 @@
  */
 
 #include "gstloopbacksink.h"
+#include "gstloopbackbufferpool.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -71,7 +72,7 @@
 #include <linux/v4l2loopback.h>
 #include <linux/videodev2.h>
 
-GST_DEBUG_CATEGORY_STATIC (loopback_sink_debug);
+GST_DEBUG_CATEGORY (loopback_sink_debug);
 #define GST_CAT_DEFAULT loopback_sink_debug
 
 /*
@@ -94,8 +95,13 @@ GST_DEBUG_CATEGORY_STATIC (loopback_sink_debug);
 
 /* Frame rate assumed when the caps do not give one and the device neither. */
 #define FALLBACK_FPS 30
-/* Device buffers asked for in MMAP mode. */
-#define N_BUFFERS 4
+/*
+ * Device buffers asked for in MMAP mode. Upstream may borrow all but
+ * KEPT_BUFFERS of them to render into (see GstLoopbackBufferPool); the
+ * kept ones guarantee the keep-alive and the copying path a buffer.
+ */
+#define N_BUFFERS 6
+#define KEPT_BUFFERS 2
 #define MAX_BUFFERS 32
 /* Longest wait for the device to return a buffer (ms), at least. */
 #define MIN_DQBUF_TIMEOUT_MS 1000
@@ -115,12 +121,35 @@ enum
   PROP_IO_MODE,
 };
 
+/*
+ * One mmap() of a device buffer. Memory lent upstream holds a reference,
+ * so a mapping outlives a format change (vb2 keeps orphaned buffers
+ * alive while mapped) until the last GstMemory on it is gone.
+ */
+typedef struct
+{
+  gint refcount;
+  gpointer data;
+  gsize length;
+} LbsMapping;
+
 typedef struct
 {
   guint8 *data;
   gsize length;
-  gboolean queued;
+  LbsMapping *map;
+  gboolean queued;              /* with the device */
+  gboolean lent;                /* memory upstream still holds (lend_lock) */
 } LbsDeviceBuffer;
+
+/* What a GstMemory lent upstream must give back when it is freed. */
+typedef struct
+{
+  GstLoopbackSink *sink;
+  LbsMapping *map;
+  guint generation;
+  guint index;
+} LbsLoan;
 
 /* How an input frame reaches the device. */
 typedef enum
@@ -184,6 +213,13 @@ struct _GstLoopbackSink
   gboolean streaming;
   LbsDeviceBuffer bufs[MAX_BUFFERS];
   guint n_bufs;
+  /*
+   * Lending: only bufs[].lent and generation, under lend_lock alone, as a
+   * loan may end (memory freed) where lock is already held.
+   */
+  GMutex lend_lock;
+  guint generation;             /* bumped whenever bufs[] is replaced */
+  guint64 frames_in_place;      /* frames rendered into a lent buffer */
   guint8 *staging;              /* write() mode: the frame being written */
   gint wake_fd;                 /* eventfd: unlock() interrupts a wait */
   gint unlocked;                /* atomic: between unlock and unlock_stop */
@@ -1052,6 +1088,22 @@ gst_loopback_sink_unlock_stop (GstBaseSink * bsink)
   return TRUE;
 }
 
+static LbsMapping *
+lbs_mapping_ref (LbsMapping * map)
+{
+  g_atomic_int_inc (&map->refcount);
+  return map;
+}
+
+static void
+lbs_mapping_unref (LbsMapping * map)
+{
+  if (g_atomic_int_dec_and_test (&map->refcount)) {
+    munmap (map->data, map->length);
+    g_free (map);
+  }
+}
+
 static void
 gst_loopback_sink_io_stop (GstLoopbackSink * self)
 {
@@ -1062,10 +1114,14 @@ gst_loopback_sink_io_stop (GstLoopbackSink * self)
       GST_WARNING_OBJECT (self, "STREAMOFF: %s", g_strerror (errno));
     self->streaming = FALSE;
   }
+  /* Loans out now end with their memory: a new generation of buffers. */
+  g_mutex_lock (&self->lend_lock);
   for (guint i = 0; i < self->n_bufs; i++)
-    if (self->bufs[i].data)
-      munmap (self->bufs[i].data, self->bufs[i].length);
+    if (self->bufs[i].map)
+      lbs_mapping_unref (self->bufs[i].map);
   memset (self->bufs, 0, sizeof (self->bufs));
+  self->generation++;
+  g_mutex_unlock (&self->lend_lock);
   if (self->n_bufs) {
     struct v4l2_requestbuffers req = {
       .count = 0,
@@ -1113,6 +1169,10 @@ gst_loopback_sink_io_start (GstLoopbackSink * self)
             self->fd, b.m.offset);
         if (p == MAP_FAILED)
           return gst_loopback_sink_device_error (self, "mmap", errno);
+        self->bufs[i].map = g_new (LbsMapping, 1);
+        self->bufs[i].map->refcount = 1;
+        self->bufs[i].map->data = p;
+        self->bufs[i].map->length = b.length;
         self->bufs[i].data = p;
         self->bufs[i].length = b.length;
       }
@@ -1137,6 +1197,8 @@ gst_loopback_sink_io_start (GstLoopbackSink * self)
  * the device has done with when all are queued) or the staging area.
  * Returns an errno value; *index is the buffer, -1 for write().
  */
+static gint lbs_free_buffer (GstLoopbackSink * self);
+
 static gint
 lbs_frame_begin (GstLoopbackSink * self, guint8 ** data, gint * index)
 {
@@ -1151,24 +1213,42 @@ lbs_frame_begin (GstLoopbackSink * self, guint8 ** data, gint * index)
     *data = self->staging;
     return 0;
   }
-  for (guint i = 0; i < self->n_bufs; i++)
-    if (!self->bufs[i].queued) {
-      *index = (gint) i;
-      *data = self->bufs[i].data;
+  /*
+   * At most n_bufs - KEPT_BUFFERS are lent, so a buffer that is neither
+   * lent nor queued, or one that comes back, is always in sight.
+   */
+  for (;;) {
+    gint free_index = lbs_free_buffer (self);
+
+    if (free_index >= 0) {
+      *index = free_index;
+      *data = self->bufs[free_index].data;
       return 0;
     }
-  while (ioctl (self->fd, VIDIOC_DQBUF, &b) < 0) {
-    if (errno != EAGAIN && errno != EINTR)
-      return errno;
-    if ((err = lbs_poll_out (self)))
-      return err;
+    while (ioctl (self->fd, VIDIOC_DQBUF, &b) < 0) {
+      if (errno != EAGAIN && errno != EINTR)
+        return errno;
+      if ((err = lbs_poll_out (self)))
+        return err;
+    }
+    if (b.index >= self->n_bufs)
+      return EINVAL;
+    self->bufs[b.index].queued = FALSE;
   }
-  if (b.index >= self->n_bufs)
-    return EINVAL;
-  self->bufs[b.index].queued = FALSE;
-  *index = (gint) b.index;
-  *data = self->bufs[b.index].data;
-  return 0;
+}
+
+/* A buffer neither queued nor lent, or -1. */
+static gint
+lbs_free_buffer (GstLoopbackSink * self)
+{
+  gint index = -1;
+
+  g_mutex_lock (&self->lend_lock);
+  for (guint i = 0; i < self->n_bufs && index < 0; i++)
+    if (!self->bufs[i].queued && !self->bufs[i].lent)
+      index = (gint) i;
+  g_mutex_unlock (&self->lend_lock);
+  return index;
 }
 
 /* Hands the frame to the device: QBUF (exact bytesused) or one write(). */
@@ -1267,6 +1347,28 @@ lbs_render_into (GstLoopbackSink * self, GstBuffer * buf, guint8 * dst,
   return 0;
 }
 
+/*
+ * The device buffer @buf's memory is, if upstream rendered into one this
+ * sink lent it and the device does not hold it now; else -1.
+ */
+static gint
+lbs_lent_buffer (GstLoopbackSink * self, GstBuffer * buf)
+{
+  GstMapInfo map;
+  gint index = -1;
+
+  if (!self->use_mmap || self->path_kind != LBS_PATH_MEMCPY
+      || gst_buffer_n_memory (buf) != 1
+      || !gst_buffer_map (buf, &map, GST_MAP_READ))
+    return -1;
+  for (guint i = 0; i < self->n_bufs; i++)
+    if (map.data == self->bufs[i].data && !self->bufs[i].queued
+        && map.size >= GST_VIDEO_INFO_SIZE (&self->out_info))
+      index = (gint) i;
+  gst_buffer_unmap (buf, &map);
+  return index;
+}
+
 /* Sends one input frame to the device. */
 static gint
 lbs_output_buffer (GstLoopbackSink * self, GstBuffer * buf)
@@ -1275,6 +1377,11 @@ lbs_output_buffer (GstLoopbackSink * self, GstBuffer * buf)
   gsize size = 0;
   gint index, err;
 
+  /* Rendered into device memory already: queue it as it is. */
+  if ((index = lbs_lent_buffer (self, buf)) >= 0) {
+    self->frames_in_place++;
+    return lbs_frame_commit (self, index, GST_VIDEO_INFO_SIZE (&self->out_info));
+  }
   if ((err = lbs_frame_begin (self, &dst, &index)))
     return err;
   if ((err = lbs_render_into (self, buf, dst, &size)))
@@ -1294,6 +1401,91 @@ lbs_output_raw (GstLoopbackSink * self, const guint8 * frame)
     return err;
   memcpy (dst, frame, size);
   return lbs_frame_commit (self, index, size);
+}
+
+/* A loan ends with the last reference to its memory. */
+static void
+lbs_loan_end (gpointer data)
+{
+  LbsLoan *loan = data;
+  GstLoopbackSink *self = loan->sink;
+
+  g_mutex_lock (&self->lend_lock);
+  if (loan->generation == self->generation)
+    self->bufs[loan->index].lent = FALSE;
+  g_mutex_unlock (&self->lend_lock);
+  lbs_mapping_unref (loan->map);
+  gst_object_unref (self);
+  g_free (loan);
+}
+
+/**
+ * gst_loopback_sink_lend_buffer:
+ * @self: the sink
+ * @info: the layout of the frames upstream will render
+ * @buffer: (out): a buffer whose memory is a device buffer
+ *
+ * Lends upstream a device buffer to render the next frame into, so that
+ * the frame reaches the device with no copy. Never waits: when frames in
+ * @info are not sent as they are, or no device buffer is free now, it
+ * returns %FALSE and the pool hands out system memory instead (copied as
+ * before).
+ *
+ * Returns: whether @buffer was set
+ */
+gboolean
+gst_loopback_sink_lend_buffer (GstLoopbackSink * self,
+    const GstVideoInfo * info, GstBuffer ** buffer)
+{
+  struct v4l2_buffer b = {
+    .type = V4L2_BUF_TYPE_VIDEO_OUTPUT,
+    .memory = V4L2_MEMORY_MMAP,
+  };
+  LbsDeviceBuffer *db;
+  LbsLoan *loan;
+  gint index = -1;
+
+  g_mutex_lock (&self->lock);
+  if (!self->configured || !self->use_mmap || self->device_gone
+      || self->path_kind != LBS_PATH_MEMCPY
+      || !gst_video_info_is_equal (info, &self->in_info))
+    goto out;
+  for (;;) {
+    guint lent = 0;
+
+    g_mutex_lock (&self->lend_lock);
+    for (guint i = 0; i < self->n_bufs; i++)
+      lent += self->bufs[i].lent;
+    for (guint i = 0; i < self->n_bufs && index < 0; i++)
+      if (lent + KEPT_BUFFERS < self->n_bufs && !self->bufs[i].queued
+          && !self->bufs[i].lent)
+        index = (gint) i;
+    g_mutex_unlock (&self->lend_lock);
+    if (index >= 0 || lent + KEPT_BUFFERS >= self->n_bufs)
+      break;
+    /* Take back what the device is done with, without waiting. */
+    if (ioctl (self->fd, VIDIOC_DQBUF, &b) < 0 || b.index >= self->n_bufs)
+      break;
+    self->bufs[b.index].queued = FALSE;
+  }
+  if (index < 0)
+    goto out;
+
+  db = &self->bufs[index];
+  loan = g_new (LbsLoan, 1);
+  loan->sink = gst_object_ref (self);
+  loan->map = lbs_mapping_ref (db->map);
+  loan->generation = self->generation;
+  loan->index = (guint) index;
+  g_mutex_lock (&self->lend_lock);
+  db->lent = TRUE;
+  g_mutex_unlock (&self->lend_lock);
+  *buffer = gst_buffer_new ();
+  gst_buffer_append_memory (*buffer, gst_memory_new_wrapped (0, db->data,
+          db->length, 0, GST_VIDEO_INFO_SIZE (info), loan, lbs_loan_end));
+out:
+  g_mutex_unlock (&self->lock);
+  return index >= 0;
 }
 
 /*
@@ -1793,12 +1985,43 @@ gst_loopback_sink_set_caps (GstBaseSink * bsink, GstCaps * caps)
   return ok;
 }
 
+/*
+ * Frames with any strides are fine: they are copied or converted. Frames
+ * the device takes as they are can be rendered straight into device
+ * buffers: a pool that lends them is offered for those. A new pool each
+ * time: upstream cannot reconfigure one it still has active.
+ */
 static gboolean
-gst_loopback_sink_propose_allocation (G_GNUC_UNUSED GstBaseSink * bsink,
-    GstQuery * query)
+gst_loopback_sink_propose_allocation (GstBaseSink * bsink, GstQuery * query)
 {
-  /* Frames with any strides are fine: they are copied or converted. */
+  GstLoopbackSink *self = GST_LOOPBACK_SINK (bsink);
+  GstBufferPool *pool = NULL;
+  GstStructure *config;
+  GstVideoInfo info;
+  GstCaps *caps;
+
   gst_query_add_allocation_meta (query, GST_VIDEO_META_API_TYPE, NULL);
+  gst_query_parse_allocation (query, &caps, NULL);
+  if (!caps || !gst_video_info_from_caps (&info, caps))
+    return TRUE;
+
+  g_mutex_lock (&self->lock);
+  if (self->configured && self->use_mmap && self->path_kind == LBS_PATH_MEMCPY
+      && gst_video_info_is_equal (&info, &self->in_info))
+    pool = gst_loopback_buffer_pool_new (self);
+  g_mutex_unlock (&self->lock);
+  if (!pool)
+    return TRUE;
+
+  config = gst_buffer_pool_get_config (pool);
+  gst_buffer_pool_config_set_params (config, caps, (guint) info.size, 0, 0);
+  if (!gst_buffer_pool_set_config (pool, config)) {
+    gst_object_unref (pool);
+    return TRUE;
+  }
+  gst_query_add_allocation_pool (query, pool, (guint) info.size, 0, 0);
+  gst_object_unref (pool);
+  GST_DEBUG_OBJECT (self, "offered a pool lending device buffers");
   return TRUE;
 }
 
@@ -2044,6 +2267,7 @@ gst_loopback_sink_open_device (GstLoopbackSink * self)
   self->quit = FALSE;
   self->eos = FALSE;
   self->frames_out = 0;
+  self->frames_in_place = 0;
   self->last_clock_time = GST_CLOCK_TIME_NONE;
   self->interval = GST_SECOND / FALLBACK_FPS;
   g_mutex_unlock (&self->lock);
@@ -2105,8 +2329,9 @@ gst_loopback_sink_close (GstLoopbackSink * self)
       g_object_notify (G_OBJECT (self), "device");
     }
   }
-  GST_INFO_OBJECT (self, "closed after %" G_GUINT64_FORMAT " frames",
-      self->frames_out);
+  GST_INFO_OBJECT (self, "closed after %" G_GUINT64_FORMAT " frames, %"
+      G_GUINT64_FORMAT " of them rendered in place by upstream",
+      self->frames_out, self->frames_in_place);
 }
 
 static GstStateChangeReturn
@@ -2243,6 +2468,7 @@ gst_loopback_sink_finalize (GObject * object)
   g_free (self->label);
   g_free (self->placeholder_image);
   g_mutex_clear (&self->lock);
+  g_mutex_clear (&self->lend_lock);
   g_cond_clear (&self->cond);
   close (self->wake_fd);
   G_OBJECT_CLASS (parent_class)->finalize (object);
@@ -2261,6 +2487,7 @@ gst_loopback_sink_init (GstLoopbackSink * self)
   self->interval = GST_SECOND / FALLBACK_FPS;
   self->last_clock_time = GST_CLOCK_TIME_NONE;
   g_mutex_init (&self->lock);
+  g_mutex_init (&self->lend_lock);
   g_cond_init (&self->cond);
   self->wake_fd = eventfd (0, EFD_CLOEXEC | EFD_NONBLOCK);
   g_assert (self->wake_fd >= 0);

@@ -4,7 +4,8 @@
  * GstHarness, against tests/unit/fakev4l2.so preloaded as the device:
  * device selection and errors, device format choice for many inputs, a
  * format announced on the device honoured (letterbox, stretch), copying
- * without conversion when the input matches, renegotiation, and the
+ * without conversion when the input matches, rendering in place into
+ * device buffers lent through the offered pool, renegotiation, and the
  * keep-alive on a GstTestClock (last frame repeated after a stall,
  * placeholder after EOS and while PAUSED).
  *
@@ -357,7 +358,7 @@ GST_START_TEST (test_passthrough_content)
     fail_unless (memcmp (g_bytes_get_data (out, NULL), map.data,
             map.size) == 0, "device frame differs from the input");
     gst_buffer_unmap (buf, &map);
-    fail_unless (log_has ("reqbufs 4") == (m == 0),
+    fail_unless (log_has ("reqbufs 6") == (m == 0),
         "io-mode=%s: device events: %s", modes[m], log_events ());
     g_print ("# checked: io-mode=%s: I420 input equal to the device format "
         "arrives byte for byte, no conversion\n", modes[m]);
@@ -653,9 +654,9 @@ GST_START_TEST (test_renegotiation)
   fail_unless (wait_frames (2));
   events = log_events ();
   fail_unless_equals_string (events, "s_fmt YU12 64x48 sizeimage=4608, "
-      "s_parm 1/30, reqbufs 4 memory=1, streamon, streamoff, "
+      "s_parm 1/30, reqbufs 6 memory=1, streamon, streamoff, "
       "reqbufs 0 memory=1, s_fmt NV12 32x24 sizeimage=1152, s_parm 1/15, "
-      "reqbufs 4 memory=1, streamon");
+      "reqbufs 6 memory=1, streamon");
   fail_unless (log_has ("frame 2 bytes=1152"));
   g_print ("# checked: caps change mid-stream: %s\n", events);
   g_free (events);
@@ -1113,6 +1114,141 @@ GST_START_TEST (test_keepalive_clock)
 GST_END_TEST;
 
 /* ------------------------------------------------------------------------ */
+/* The pool: matching input is rendered straight into device buffers        */
+
+static gchar *closing_line;
+
+/* Keeps the sink's "closed after N frames, M of them rendered in place". */
+static void
+keep_closing_line (GstDebugCategory * category,
+    G_GNUC_UNUSED GstDebugLevel level, G_GNUC_UNUSED const gchar * file,
+    G_GNUC_UNUSED const gchar * function, G_GNUC_UNUSED gint line,
+    G_GNUC_UNUSED GObject * object, GstDebugMessage * message,
+    G_GNUC_UNUSED gpointer user_data)
+{
+  const gchar *text = gst_debug_message_get (message);
+
+  if (g_str_equal (gst_debug_category_get_name (category), "loopbacksink")
+      && g_str_has_prefix (text, "closed after ")) {
+    g_free (closing_line);
+    closing_line = g_strdup (text);
+  }
+}
+
+/* The frames the closing line says were rendered in place (-1: no line). */
+static gint
+frames_in_place (void)
+{
+  const gchar *of = closing_line ? strstr (closing_line, " frames, ") : NULL;
+
+  return of ? atoi (of + strlen (" frames, ")) : -1;
+}
+
+/* The pool the sink offers for @caps_str, or NULL. */
+static GstBufferPool *
+offered_pool (GstHarness * h, const gchar * caps_str)
+{
+  GstCaps *caps = gst_caps_from_string (caps_str);
+  GstQuery *query = gst_query_new_allocation (caps, TRUE);
+  GstBufferPool *pool = NULL;
+
+  fail_unless (gst_pad_peer_query (h->srcpad, query));
+  if (gst_query_get_n_allocation_pools (query) > 0)
+    gst_query_parse_nth_allocation_pool (query, 0, &pool, NULL, NULL, NULL);
+  gst_query_unref (query);
+  gst_caps_unref (caps);
+  return pool;
+}
+
+GST_START_TEST (test_pool_in_place)
+{
+  const gchar *caps = "video/x-raw, format=I420, width=64, height=48, "
+      "framerate=30/1";
+  const gsize size = 64 * 48 * 3 / 2;
+  GstBuffer *stale = NULL;
+  GstBufferPool *pool;
+  GstHarness *h;
+  GstMapInfo map;
+  GstBus *bus;
+
+  gst_debug_set_threshold_for_name ("loopbacksink", GST_LEVEL_INFO);
+  gst_debug_add_log_function (keep_closing_line, NULL, NULL);
+
+  /* Buffers from the offered pool: 8 frames, byte for byte, none copied. */
+  fresh_device (NULL);
+  h = start ("device=/fake/output0 sync=false", &bus);
+  gst_harness_set_src_caps_str (h, caps);
+  pool = offered_pool (h, caps);
+  fail_unless (pool != NULL, "no pool offered for input the device takes "
+      "as it is");
+  fail_unless (gst_buffer_pool_set_active (pool, TRUE));
+  for (guint n = 0; n < 8; n++) {
+    GstBuffer *buf = NULL;
+    GBytes *out;
+
+    fail_unless_equals_int (gst_buffer_pool_acquire_buffer (pool, &buf,
+            NULL), GST_FLOW_OK);
+    fail_unless (gst_buffer_map (buf, &map, GST_MAP_WRITE));
+    fail_unless_equals_int (map.size, size);
+    for (gsize i = 0; i < size; i++)
+      map.data[i] = (guint8) (i * 3 + n);
+    gst_buffer_unmap (buf, &map);
+    GST_BUFFER_PTS (buf) = n * GST_SECOND / 30;
+    fail_unless_equals_int (gst_harness_push (h, buf), GST_FLOW_OK);
+    fail_unless (wait_frames (n + 1));
+    out = last_frame ();
+    fail_unless_equals_int (g_bytes_get_size (out), size);
+    for (gsize i = 0; i < size; i++)
+      fail_unless (((const guint8 *) g_bytes_get_data (out, NULL))[i] ==
+          (guint8) (i * 3 + n), "frame %u differs at byte %zu", n, i);
+    g_bytes_unref (out);
+  }
+  /* One still held when the device format changes: it must stay usable. */
+  fail_unless_equals_int (gst_buffer_pool_acquire_buffer (pool, &stale,
+          NULL), GST_FLOW_OK);
+  gst_harness_set_src_caps_str (h, "video/x-raw, format=NV12, width=32, "
+      "height=24, framerate=30/1");
+  fail_unless (offered_pool (h, "video/x-raw, format=RGB, width=32, "
+          "height=24, framerate=30/1") == NULL,
+      "a pool offered for input that is converted");
+  fail_unless (gst_buffer_map (stale, &map, GST_MAP_WRITE));
+  memset (map.data, 0x5a, map.size);
+  gst_buffer_unmap (stale, &map);
+  gst_buffer_unref (stale);
+  fail_unless (gst_buffer_pool_set_active (pool, FALSE));
+  gst_object_unref (pool);
+  finish (h, bus);
+  fail_unless (frames_in_place () >= 8, "pool buffers were copied: '%s'",
+      closing_line);
+  g_print ("# checked: pool offered for I420 64x48 into YU12 64x48: 8 frames "
+      "rendered in place arrive byte for byte ('%s'); none offered for "
+      "RGB that is converted; a lent buffer stays writable across a format "
+      "change\n", closing_line);
+
+  /* The same frames in the element's own memory are copied: 0 in place. */
+  fresh_device (NULL);
+  h = start ("device=/fake/output0 sync=false", &bus);
+  gst_harness_set_src_caps_str (h, caps);
+  for (guint n = 0; n < 8; n++) {
+    GstBuffer *buf = gst_buffer_new_allocate (NULL, size, NULL);
+
+    gst_buffer_memset (buf, 0, (guint8) n, size);
+    GST_BUFFER_PTS (buf) = n * GST_SECOND / 30;
+    fail_unless_equals_int (gst_harness_push (h, buf), GST_FLOW_OK);
+  }
+  fail_unless (wait_frames (8));
+  finish (h, bus);
+  fail_unless_equals_int (frames_in_place (), 0);
+  g_print ("# checked: the same frames in system memory: '%s'\n",
+      closing_line);
+
+  gst_debug_remove_log_function (keep_closing_line);
+  g_clear_pointer (&closing_line, g_free);
+}
+
+GST_END_TEST;
+
+/* ------------------------------------------------------------------------ */
 
 static void
 remove_tmp (void)
@@ -1142,6 +1278,7 @@ loopbacksink_suite (void)
   tcase_set_timeout (tc, 60);
   tcase_add_test (tc, test_format_choice);
   tcase_add_test (tc, test_passthrough_content);
+  tcase_add_test (tc, test_pool_in_place);
   tcase_add_test (tc, test_announced_format);
   tcase_add_test (tc, test_announced_caps);
   tcase_add_test (tc, test_jpeg_passthrough);

@@ -14,6 +14,10 @@
 #    odd sizes, through filesrc ! rawvideoparse ! loopbacksink into a device
 #    announcing that format: lc-consume checks every byte of every frame,
 #    that none is missing, the rate and the gaps.
+#    4b: videotestsrc (pattern=ball) renders straight into device buffers
+#    through the pool the element offers: readers get every frame equal to
+#    a reference file, and the element reports most frames rendered in
+#    place (none copied).
 # 5. videotestsrc in formats browsers do not read, odd sizes among them:
 #    the element picks a browser format and converts; lc-consume gets whole
 #    frames of the format the device shows, at 30/s; v4l2src and
@@ -161,6 +165,32 @@ for spec in YU12:320x240:i420 NV12:320x240:nv12 YUYV:320x240:yuy2 YU12:322x182:i
 	lc_check "$fourcc $size: the reader got frames 0..$((N - 1)), none missing" \
 		expect R result=pass missed=0 torn=0 bad_size=0 first_seq=0 last_seq=$((N - 1))
 done
+
+lc_info "4b. rendered in place: videotestsrc draws into the device's buffers (the offered pool)"
+# videotestsrc uses the pool a sink offers; pattern=ball moves, so every
+# frame differs. The reference is the same source into a file.
+ref=$work/ball-I420-320x240.raw
+caps_ball=video/x-raw,format=I420,width=320,height=240,framerate=30/1
+lc_check "videotestsrc pattern=ball writes 150 reference frames I420 320x240" \
+	timeout 60 gst-launch-1.0 -q videotestsrc pattern=ball num-buffers=150 ! "$caps_ball" ! \
+	filesink location="$ref"
+lc_check "announce YU12:320x240@30 through sysfs" sh -c "echo YU12:320x240@30 >$SYS/format"
+consume inplace -n 0 -t 7 --expect-format YU12:320x240 --wait-format-ms 20000 \
+	--ref "$ref" --ref-repeats-ok --allow-foreign --min-fps 27 --max-gap-us $GAP_US
+wait_readers $CAP 1
+lc_check "videotestsrc pattern=ball num-buffers=150 ! I420 320x240 ! loopbacksink, exit 0" \
+	sh -c "GST_DEBUG=loopbacksink:4 GST_DEBUG_NO_COLOR=1 timeout 60 gst-launch-1.0 \
+		videotestsrc pattern=ball num-buffers=150 ! $caps_ball ! loopbacksink device=$OUT \
+		>$work/inplace.gst 2>&1"
+reader_ok inplace "a reader gets the reference frames in order, none skipped, >= 27/s, no gap over $GAP_US us"
+load_result R "$LOGS/inplace.log"
+lc_check "... reference frames 0..149, all of them (${R[ref_matched]-?} matched, ${R[ref_missed]-?} missed)" \
+	expect R ref_first=0 ref_last=149 ref_missed=0 ref_backwards=0
+inplace=$(sed -n 's/.*closed after \([0-9]*\) frames, \([0-9]*\) of them rendered in place.*/\1 \2/p' \
+	"$work/inplace.gst" | tail -n 1)
+lc_info "   frames out, rendered in place: ${inplace:-none logged}"
+lc_check "at least 140 of the 150 frames were rendered in place, not copied (${inplace:-?})" \
+	sh -c "[ -n '$inplace' ] && [ ${inplace#* } -ge 140 ]"
 reload || exit 1
 
 lc_info "5. videotestsrc in other formats and sizes, converted by the element"
