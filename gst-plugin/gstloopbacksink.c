@@ -35,6 +35,13 @@
  * element goes to NULL. When the input caps change but the device format
  * stays, the last frame is repeated until the first in the new caps comes.
  *
+ * Frames go into the device's memory-mapped buffers. When the input is
+ * already in the device's format, size and layout, the element offers
+ * upstream a buffer pool that lends those device buffers: elements that
+ * allocate from it (videotestsrc, videoconvert, decoders) render straight
+ * into the device, and the frame reaches readers with no copy. When no
+ * device buffer is free the pool hands out ordinary memory, copied once.
+ *
  * Each time the device format is set, the element posts an element message
  * `loopbacksink-format` with the fields device, fourcc, width, height,
  * sizeimage, conversion ("none": frames are copied as they are, "copy":
@@ -57,6 +64,8 @@
 
 #include "gstloopbacksink.h"
 #include "gstloopbackbufferpool.h"
+
+#include <gst/allocators/gstdmabuf.h>
 
 #include <errno.h>
 #include <fcntl.h>
@@ -220,6 +229,7 @@ struct _GstLoopbackSink
   GMutex lend_lock;
   guint generation;             /* bumped whenever bufs[] is replaced */
   guint64 frames_in_place;      /* frames rendered into a lent buffer */
+  gboolean dmabuf_seen;         /* input in dmabuf memory was logged */
   guint8 *staging;              /* write() mode: the frame being written */
   gint wake_fd;                 /* eventfd: unlock() interrupts a wait */
   gint unlocked;                /* atomic: between unlock and unlock_stop */
@@ -1382,6 +1392,14 @@ lbs_output_buffer (GstLoopbackSink * self, GstBuffer * buf)
     self->frames_in_place++;
     return lbs_frame_commit (self, index, GST_VIDEO_INFO_SIZE (&self->out_info));
   }
+  if (!self->dmabuf_seen && gst_buffer_n_memory (buf) > 0
+      && gst_is_dmabuf_memory (gst_buffer_peek_memory (buf, 0))) {
+    /* Queuing it instead would not save the copy: the module copies
+     * a producer's dmabuf into its own buffers. */
+    self->dmabuf_seen = TRUE;
+    GST_INFO_OBJECT (self, "input is dmabuf memory: mapped and copied once "
+        "into the device buffer");
+  }
   if ((err = lbs_frame_begin (self, &dst, &index)))
     return err;
   if ((err = lbs_render_into (self, buf, dst, &size)))
@@ -2268,6 +2286,7 @@ gst_loopback_sink_open_device (GstLoopbackSink * self)
   self->eos = FALSE;
   self->frames_out = 0;
   self->frames_in_place = 0;
+  self->dmabuf_seen = FALSE;
   self->last_clock_time = GST_CLOCK_TIME_NONE;
   self->interval = GST_SECOND / FALLBACK_FPS;
   g_mutex_unlock (&self->lock);

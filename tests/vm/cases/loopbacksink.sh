@@ -18,6 +18,9 @@
 #    through the pool the element offers: readers get every frame equal to
 #    a reference file, and the element reports most frames rendered in
 #    place (none copied).
+#    4c: a relay `v4l2src io-mode=dmabuf ! loopbacksink` from a second
+#    device: dmabuf memory from upstream is read (mapped, copied once), every
+#    test frame arrives byte for byte.
 # 5. videotestsrc in formats browsers do not read, odd sizes among them:
 #    the element picks a browser format and converts; lc-consume gets whole
 #    frames of the format the device shows, at 30/s; v4l2src and
@@ -191,6 +194,35 @@ inplace=$(sed -n 's/.*closed after \([0-9]*\) frames, \([0-9]*\) of them rendere
 lc_info "   frames out, rendered in place: ${inplace:-none logged}"
 lc_check "at least 140 of the 150 frames were rendered in place, not copied (${inplace:-?})" \
 	sh -c "[ -n '$inplace' ] && [ ${inplace#* } -ge 140 ]"
+
+lc_info "4c. dmabuf memory from upstream: v4l2src io-mode=dmabuf relays device A into device B"
+lc_unload
+lc_load devices=2 video_nr=10,12 split_nodes=1,1 capture_nr=11,13 || exit 1
+lc_wait_dev /dev/video13 || exit 1
+file=$work/frames-YU12-320x240.raw
+for n in 11 13; do
+	lc_check "announce YU12:320x240@30 on video$n through sysfs" \
+		sh -c "echo YU12:320x240@30 >/sys/class/video4linux/video$n/format"
+done
+consume relay -d /dev/video13 -n 0 -t 8 --expect-format YU12:320x240 --wait-format-ms 20000 \
+	--expect-all --expect-first-seq 0 --allow-foreign --max-gap-us $GAP_US
+wait_readers /dev/video13 1
+bg_start relay-gst env GST_DEBUG=loopbacksink:4 GST_DEBUG_NO_COLOR=1 timeout 60 \
+	gst-launch-1.0 -e v4l2src device=/dev/video11 io-mode=dmabuf ! \
+	video/x-raw,format=I420,width=320,height=240 ! loopbacksink device=/dev/video12
+wait_readers /dev/video11 1
+lc_check "device A: filesrc ! rawvideoparse ($N test frames) ! loopbacksink device=/dev/video10, exit 0" \
+	timeout 60 gst-launch-1.0 -q filesrc location="$file" ! rawvideoparse format=i420 \
+	width=320 height=240 framerate=30/1 ! loopbacksink device=/dev/video10
+reader_ok relay "a reader of device B gets every test frame byte for byte, none missing, no gap over $GAP_US us"
+load_result R "$LOGS/relay.log"
+lc_check "... frames 0..$((N - 1)) through the relay" \
+	expect R result=pass missed=0 torn=0 bad_size=0 first_seq=0 last_seq=$((N - 1))
+pkill -INT -f '^gst-launch-1.0 -e v4l2src device=/dev/video11' || true
+lc_check "the relay (v4l2src io-mode=dmabuf ! loopbacksink) ends on SIGINT without error" \
+	bg_wait relay-gst
+lc_check "loopbacksink says its input was dmabuf memory" \
+	grep -q 'input is dmabuf memory' "$LOGS/relay-gst.log"
 reload || exit 1
 
 lc_info "5. videotestsrc in other formats and sizes, converted by the element"
