@@ -65,7 +65,8 @@
 #    30/s from a 15/s input), MJPEG
 #    passed through into an MJPG device: byte-identical to ffmpeg's own
 #    -f mjpeg output, for a reader that streams before ffmpeg starts and
-#    for one that starts later.
+#    for one that starts later; H.264 (Annex B, made by Debian's ffmpeg with
+#    libx264) copied into an H264 device: the frames together are the file.
 # After both lines: `auto` with the module unloaded fails and names the
 # module.
 set -uo pipefail
@@ -964,12 +965,40 @@ EOF
 				expect R whole=1 frames=20
 		fi
 	done
+
+	# H.264 (Annex B) from a file, packets copied: the device's frames put
+	# together are the file, byte for byte.
+	check "$L H.264: announce H264:320x240@30" announce $OUT H264:320x240@30
+	rm -f "$W/h264.out"
+	consume h264 -d $CAP -n 0 -t 60 -c none --expect-format H264:320x240 --save "$W/h264.out"
+	wait_rd $CAP 1
+	rc=0
+	producer h264-ff -f h264 -framerate 30 -i "$H264_REF" -c:v copy -f loopback -repeat 0 \
+		$OUT || rc=$?
+	nap 0.3
+	stop_bg h264
+	check "$L H.264: ffmpeg -f h264 -i (60 frames) -c:v copy -f loopback exits 0 (exit $rc)" \
+		test $rc -eq 0
+	check "$L H.264: start line: H264 320x240, passed through" \
+		info_line h264-ff "$OUT: H264 320x240 at 30/1 frames/s by MMAP.*: passed through"
+	check "$L H.264: the reader's frames put together are the file, byte for byte ($(stat -c %s "$W/h264.out" 2>/dev/null || echo 0) of $(stat -c %s "$H264_REF") bytes)" \
+		cmp "$H264_REF" "$W/h264.out"
 }
 
 lc_load devices=2 video_nr=10,20 split_nodes=1,0 capture_nr=11,-1 card_label=FflCam,FflComb \
 	max_buffers=24 || exit 1
 lc_wait_dev $CAP || exit 1
 lc_wait_dev $COMB || exit 1
+
+# The H.264 reference comes from Debian's ffmpeg (libx264); the builds
+# under test have no H.264 encoder, only the parser for pass-through.
+H264_REF=$work/ref.h264
+rc=0
+timeout 120 /usr/bin/ffmpeg -hide_banner -nostdin -loglevel error -f lavfi \
+	-i testsrc=size=320x240:rate=30 -frames:v 60 -pix_fmt yuv420p -c:v libx264 \
+	-preset ultrafast -bf 0 -g 30 -f h264 -y "$H264_REF" >"$work/ref-h264.log" 2>&1 || rc=$?
+check "H.264 reference: 60 testsrc frames by Debian's ffmpeg -c:v libx264 -f h264 (exit $rc)" \
+	test $rc -eq 0 -a -s "$H264_REF"
 
 for line in "${LINES[@]}"; do
 	FFB=$work/bin-$line/ffmpeg
