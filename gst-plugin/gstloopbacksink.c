@@ -1358,8 +1358,8 @@ lbs_render_into (GstLoopbackSink * self, GstBuffer * buf, guint8 * dst,
 }
 
 /*
- * The device buffer @buf's memory is, if upstream rendered into one this
- * sink lent it and the device does not hold it now; else -1.
+ * Which device buffer @buf's memory is, when upstream rendered into one the
+ * sink lent and the device does not hold it now; -1 otherwise.
  */
 static gint
 lbs_lent_buffer (GstLoopbackSink * self, GstBuffer * buf)
@@ -1390,7 +1390,8 @@ lbs_output_buffer (GstLoopbackSink * self, GstBuffer * buf)
   /* Rendered into device memory already: queue it as it is. */
   if ((index = lbs_lent_buffer (self, buf)) >= 0) {
     self->frames_in_place++;
-    return lbs_frame_commit (self, index, GST_VIDEO_INFO_SIZE (&self->out_info));
+    return lbs_frame_commit (self, index,
+        GST_VIDEO_INFO_SIZE (&self->out_info));
   }
   if (!self->dmabuf_seen && gst_buffer_n_memory (buf) > 0
       && gst_is_dmabuf_memory (gst_buffer_peek_memory (buf, 0))) {
