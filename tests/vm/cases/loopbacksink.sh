@@ -204,8 +204,9 @@ for n in 11 13; do
 	lc_check "announce YU12:320x240@30 on video$n through sysfs" \
 		sh -c "echo YU12:320x240@30 >/sys/class/video4linux/video$n/format"
 done
+# Two keep-alives in a row: under load either may repeat a late frame.
 consume relay -d /dev/video13 -n 0 -t 8 --expect-format YU12:320x240 --wait-format-ms 20000 \
-	--expect-all --expect-first-seq 0 --allow-foreign --max-gap-us $GAP_US
+	--ref "$file" --ref-repeats-ok --allow-foreign --max-gap-us $GAP_US
 wait_readers /dev/video13 1
 bg_start relay-gst env GST_DEBUG=loopbacksink:4 GST_DEBUG_NO_COLOR=1 timeout 60 \
 	gst-launch-1.0 -e v4l2src device=/dev/video11 io-mode=dmabuf ! \
@@ -214,10 +215,10 @@ wait_readers /dev/video11 1
 lc_check "device A: filesrc ! rawvideoparse ($N test frames) ! loopbacksink device=/dev/video10, exit 0" \
 	timeout 60 gst-launch-1.0 -q filesrc location="$file" ! rawvideoparse format=i420 \
 	width=320 height=240 framerate=30/1 ! loopbacksink device=/dev/video10
-reader_ok relay "a reader of device B gets every test frame byte for byte, none missing, no gap over $GAP_US us"
+reader_ok relay "a reader of device B gets the test frames byte for byte, in order, none skipped, no gap over $GAP_US us"
 load_result R "$LOGS/relay.log"
-lc_check "... frames 0..$((N - 1)) through the relay" \
-	expect R result=pass missed=0 torn=0 bad_size=0 first_seq=0 last_seq=$((N - 1))
+lc_check "... frames 0..$((N - 1)) through the relay (${R[ref_repeats]-?} repeats)" \
+	expect R ref_first=0 ref_last=$((N - 1)) ref_missed=0 ref_backwards=0
 pkill -INT -f '^gst-launch-1.0 -e v4l2src device=/dev/video11' || true
 lc_check "the relay (v4l2src io-mode=dmabuf ! loopbacksink) ends on SIGINT without error" \
 	bg_wait relay-gst
