@@ -130,14 +130,6 @@ struct ctx {
 	struct stats st;
 };
 
-static volatile sig_atomic_t stop_flag;
-
-static void on_signal(int sig)
-{
-	(void)sig;
-	stop_flag = 1;
-}
-
 static void usage(FILE *fp)
 {
 	fprintf(fp,
@@ -921,7 +913,7 @@ static int setup_device(struct ctx *c)
 
 	if (lc_dev_open(&c->dev, o->device, O_RDWR))
 		return -1;
-	while (!(c->dev.caps & V4L2_CAP_VIDEO_CAPTURE) && lc_now_ns() < until && !stop_flag) {
+	while (!(c->dev.caps & V4L2_CAP_VIDEO_CAPTURE) && lc_now_ns() < until && !lc_stop) {
 		lc_sleep_ms(20);
 		if (LC_IOCTL(&c->dev, VIDIOC_QUERYCAP, &c->dev.cap, "%s", ""))
 			return -1;
@@ -955,7 +947,7 @@ static int setup_device(struct ctx *c)
 
 		while ((c->fmt.fmt.pix.pixelformat != o->exp_fmt->fourcc ||
 			c->fmt.fmt.pix.width != o->exp_w || c->fmt.fmt.pix.height != o->exp_h) &&
-		       lc_now_ns() < funtil && !stop_flag) {
+		       lc_now_ns() < funtil && !lc_stop) {
 			lc_sleep_ms(20);
 			if (LC_IOCTL(&c->dev, VIDIOC_G_FMT, &c->fmt, "CAPTURE"))
 				return -1;
@@ -1174,7 +1166,6 @@ int main(int argc, char **argv)
 {
 	static struct ctx c;
 	struct lc_bufs bufs;
-	struct sigaction sa;
 	struct stats *st = &c.st;
 	uint8_t *rbuf = NULL;
 	size_t rlen = 0;
@@ -1190,10 +1181,7 @@ int main(int argc, char **argv)
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	if (parse_args(argc, argv, &c.o))
 		return 2;
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = on_signal;
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
+	lc_stop_on_signals();
 	lc_seqtrack_init(&st->track);
 
 	c.progress_fd = -1;
@@ -1250,7 +1238,7 @@ int main(int argc, char **argv)
 	       c.o.check == CHK_TEST && c.o.mode == LC_CHECK_SAMPLED ? "(sampled)" : "",
 	       (unsigned long long)c.o.frames, c.o.seconds, c.o.timeout_ms, c.o.slow_ms);
 
-	while (!stop_flag) {
+	while (!lc_stop) {
 		int r;
 
 		if (c.o.frames && st->received >= c.o.frames)
@@ -1401,7 +1389,7 @@ int main(int argc, char **argv)
 		       (unsigned long long)c.o.max_gap_us);
 		failed = 1;
 	}
-	if (c.o.frames && st->received < c.o.frames && !stop_flag &&
+	if (c.o.frames && st->received < c.o.frames && !lc_stop &&
 	    !(st->timeouts && c.o.timeout_ok))
 		incomplete = 1;
 
@@ -1425,7 +1413,7 @@ int main(int argc, char **argv)
 	       (unsigned long long)p99, (unsigned long long)lmax,
 	       (unsigned long long)st->timeouts, st->ended, elapsed, lc_io_str(c.o.io, 0),
 	       c.f->name, c.fmt.fmt.pix.width, c.fmt.fmt.pix.height,
-	       st->ts_source ? st->ts_source : "none", stop_flag ? " interrupted=1" : "", refkv);
+	       st->ts_source ? st->ts_source : "none", lc_stop ? " interrupted=1" : "", refkv);
 
 	if (c.o.stats_json)
 		write_json(&c, failed ? "fail" : incomplete ? "incomplete" : "pass", fps, elapsed,

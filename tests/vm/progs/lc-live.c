@@ -129,14 +129,6 @@ struct ctx {
 	char read_err[200];
 };
 
-static volatile sig_atomic_t stop_flag;
-
-static void on_signal(int sig)
-{
-	(void)sig;
-	stop_flag = 1;
-}
-
 static void usage(FILE *fp)
 {
 	fprintf(fp,
@@ -752,7 +744,6 @@ int main(int argc, char **argv)
 {
 	static struct ctx c;
 	struct opts *o = &c.o;
-	struct sigaction sa;
 	struct cpu_sample s0, s1;
 	uint64_t t_spawn, t_first = 0, w0, w1, until;
 	int pipe_fds[2] = { -1, -1 };
@@ -763,10 +754,7 @@ int main(int argc, char **argv)
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	if (parse_args(argc, argv, o))
 		return 2;
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = on_signal;
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
+	lc_stop_on_signals();
 	signal(SIGPIPE, SIG_IGN);
 
 	c.in_size = lc_frame_size(o->in_fmt, o->width, o->height);
@@ -842,7 +830,7 @@ int main(int argc, char **argv)
 
 	/* the first frame through (or, with no capture, the sink reading) */
 	until = t_spawn + (uint64_t)o->start_timeout_ms * 1000000ull;
-	while (!stop_flag) {
+	while (!lc_stop) {
 		if (o->capture && atomic_load(&c.first_deq_ns)) {
 			t_first = atomic_load(&c.first_deq_ns);
 			break;
@@ -862,7 +850,7 @@ int main(int argc, char **argv)
 		}
 		lc_sleep_ms(20);
 	}
-	if (stop_flag && !why)
+	if (lc_stop && !why)
 		why = "interrupted";
 	memset(&s0, 0, sizeof(s0));
 	memset(&s1, 0, sizeof(s1));
@@ -874,7 +862,7 @@ int main(int argc, char **argv)
 		sample(&c, &s0);
 		w0 = s0.t_ns;
 		until = w0 + (uint64_t)(o->seconds * 1e9);
-		while (!stop_flag && lc_now_ns() < until) {
+		while (!lc_stop && lc_now_ns() < until) {
 			if ((rc_child = wait_child(c.child, 0)) >= 0) {
 				ended_early = 1;
 				break;
@@ -892,7 +880,7 @@ int main(int argc, char **argv)
 			guest_cpu(s1.guest);
 		}
 		w1 = s1.t_ns;
-		if (stop_flag)
+		if (lc_stop)
 			why = "interrupted";
 	}
 

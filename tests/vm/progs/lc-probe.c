@@ -37,14 +37,6 @@
 #define CTL_PATH "/dev/" V4L2LOOPBACK_CTL_NAME
 
 static int failures;
-static volatile sig_atomic_t stop_flag;
-
-static void on_signal(int sig)
-{
-	(void)sig;
-	stop_flag = 1;
-}
-
 /* A check result: "checked: ..." or "FAIL: ..." (stderr), counted. */
 static void verdict(int ok, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
@@ -397,13 +389,13 @@ static int op_write(struct opctx *c, uint64_t n, double fps)
 	buf = malloc(size);
 	if (!buf)
 		return ENOMEM;
-	for (uint64_t i = 0; (n == 0 || i < n) && !stop_flag; i++) {
+	for (uint64_t i = 0; (n == 0 || i < n) && !lc_stop; i++) {
 		struct lc_frame_hdr h;
 		size_t done = 0;
 
 		if (period)
 			lc_sleep_until(t0 + i * period);
-		if (stop_flag)
+		if (lc_stop)
 			break;
 		memset(&h, 0, sizeof(h));
 		h.stream = c->stream_id;
@@ -610,7 +602,7 @@ static int run_op(struct opctx *c, char *op)
 				return errno;
 			if ((uint32_t)ctrl.value >= want)
 				return 0;
-			if (lc_now_ns() > until || stop_flag) {
+			if (lc_now_ns() > until || lc_stop) {
 				snprintf(c->detail, sizeof(c->detail), "%d readers, waited for %u",
 					 ctrl.value, want);
 				return 0;
@@ -662,13 +654,9 @@ static int run_op(struct opctx *c, char *op)
 static int cmd_ops(int argc, char **argv)
 {
 	static struct opctx c;
-	struct sigaction sa;
 	int keep_going = 0, i;
 
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = on_signal;
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
+	lc_stop_on_signals();
 
 	c.flags = O_RDWR;
 	c.stream_id = (uint32_t)getpid() * 2654435761u ^ (uint32_t)lc_now_ns();
@@ -874,13 +862,9 @@ static int cmd_watch(int argc, char **argv)
 	uint64_t t_start, deadline, t_first = 0, t_last = 0, max_gap = 0;
 	uint64_t ts_first = 0, ts_last = 0, long_gaps = 0, nominal_ns = 0;
 	double nominal = 0;
-	struct sigaction sa;
 	char n[8];
 
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = on_signal;
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
+	lc_stop_on_signals();
 
 	for (int i = 0; i < argc; i++) {
 		if (strcmp(argv[i], "-t") == 0 && i + 1 < argc)
@@ -936,7 +920,7 @@ static int cmd_watch(int argc, char **argv)
 		short rev;
 		int w;
 
-		if (now >= deadline || stop_flag)
+		if (now >= deadline || lc_stop)
 			break;
 		w = lc_wait(d.fd, POLLIN, (int)((deadline - now) / 1000000 + 1), &rev);
 		if (w < 0 && errno == EINTR)

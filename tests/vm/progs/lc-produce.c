@@ -62,14 +62,6 @@ struct opts {
 	int verbose;
 };
 
-static volatile sig_atomic_t stop_flag;
-
-static void on_signal(int sig)
-{
-	(void)sig;
-	stop_flag = 1;
-}
-
 static void usage(FILE *fp)
 {
 	fprintf(fp,
@@ -399,7 +391,7 @@ static int wait_for_readers(struct lc_dev *d, const struct opts *o)
 			       ctrl.value, o->wait_readers);
 			return 0;
 		}
-		if (lc_now_ns() > deadline || stop_flag) {
+		if (lc_now_ns() > deadline || lc_stop) {
 			lc_err("%s: only %d streaming reader(s) after %u ms, %u wanted "
 			       "(--wait-readers): did the readers start and STREAMON?",
 			       d->path, ctrl.value, o->wait_readers_ms, o->wait_readers);
@@ -427,7 +419,7 @@ static int write_frame(struct lc_dev *d, const uint8_t *p, size_t len, uint32_t 
 		if (w < 0) {
 			int e = errno;
 
-			if (e == EINTR && !stop_flag)
+			if (e == EINTR && !lc_stop)
 				continue;
 			lc_err("%s: write(%zu bytes at offset %zu of a %zu-byte frame) failed: "
 			       "%s (errno %d)%s", d->path, n, done, len, strerror(e), e,
@@ -500,7 +492,7 @@ static int pace_wait(const struct opts *o, uint64_t i)
 	uint64_t got = reader_progress(o->pace_file), last = got;
 	uint64_t until = lc_now_ns() + (uint64_t)o->timeout_ms * 1000000ull;
 
-	while (got + o->pace_ahead < i && !stop_flag) {
+	while (got + o->pace_ahead < i && !lc_stop) {
 		if (lc_now_ns() > until) {
 			lc_err("--pace: the reader stayed at %llu frames for %u ms (frame %llu "
 			       "waits for it to reach %llu): is it reading, or stuck?",
@@ -524,7 +516,6 @@ int main(int argc, char **argv)
 	struct lc_dev dev;
 	struct lc_bufs bufs;
 	struct v4l2_format fmt;
-	struct sigaction sa;
 	char name[8];
 	uint8_t *wbuf = NULL;
 	size_t frame_size, alloc_size;
@@ -540,10 +531,7 @@ int main(int argc, char **argv)
 	if (parse_args(argc, argv, &o))
 		return 1;
 
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = on_signal;
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
+	lc_stop_on_signals();
 	signal(SIGPIPE, SIG_IGN);
 
 	if (lc_dev_open(&dev, o.device, O_RDWR))
@@ -680,7 +668,7 @@ int main(int argc, char **argv)
 	       o.pattern == PAT_TEST ? "test" : "bars", o.fps, (unsigned long long)o.frames,
 	       o.seconds, o.stream_id);
 
-	for (seq = o.seq_start; !stop_flag; seq++) {
+	for (seq = o.seq_start; !lc_stop; seq++) {
 		uint64_t i = seq - o.seq_start;
 		uint8_t *p;
 		unsigned index = 0;
@@ -707,7 +695,7 @@ int main(int argc, char **argv)
 				lc_sleep_until(due);
 			else if (now > due + period_ns)
 				late++;
-			if (stop_flag)
+			if (lc_stop)
 				break;
 		}
 		if (o.pace_file && pace_wait(&o, i)) {
@@ -819,7 +807,7 @@ int main(int argc, char **argv)
 
 		for (unsigned k = 0; k < bufs.count; k++)
 			outstanding += bufs.b[k].queued;
-		while (outstanding && !stop_flag) {
+		while (outstanding && !lc_stop) {
 			struct v4l2_buffer b;
 			uint64_t now = lc_now_ns();
 			int w = now < until ? lc_wait(dev.fd, POLLOUT,
@@ -864,7 +852,7 @@ int main(int argc, char **argv)
 		       (unsigned long long)zero_writes, o.stream_id,
 		       (unsigned long long)o.seq_start,
 		       sent ? (long long)(o.seq_start + sent - 1) : -1LL,
-		       stop_flag ? " interrupted=1" : "");
+		       lc_stop ? " interrupted=1" : "");
 	}
 	return rc;
 }

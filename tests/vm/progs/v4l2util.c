@@ -4,6 +4,7 @@
 #include "frame.h"
 
 #include <errno.h>
+#include <signal.h>
 #include <fcntl.h>
 #include <poll.h>
 #include <stdarg.h>
@@ -627,4 +628,22 @@ void lc_sleep_until(uint64_t t_ns)
 void lc_sleep_ms(uint32_t ms)
 {
 	lc_sleep_until(lc_now_ns() + (uint64_t)ms * 1000000ull);
+}
+
+volatile sig_atomic_t lc_stop;
+
+static void lc_on_stop_signal(int sig)
+{
+	(void)sig;
+	lc_stop = 1;
+}
+
+void lc_stop_on_signals(void)
+{
+	struct sigaction sa;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = lc_on_stop_signal;
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
 }

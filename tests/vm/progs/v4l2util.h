@@ -7,6 +7,7 @@
 #ifndef LC_V4L2UTIL_H
 #define LC_V4L2UTIL_H
 
+#include <signal.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -108,5 +109,9 @@ int lc_opt_double(const char *opt, const char *s, double *out);
 /* Sleep until absolute CLOCK_MONOTONIC time t_ns (EINTR ends it early). */
 void lc_sleep_until(uint64_t t_ns);
 void lc_sleep_ms(uint32_t ms);
+
+/* Set by SIGINT or SIGTERM once lc_stop_on_signals() ran: end the run cleanly. */
+extern volatile sig_atomic_t lc_stop;
+void lc_stop_on_signals(void);
 
 #endif /* LC_V4L2UTIL_H */
