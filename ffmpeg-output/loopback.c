@@ -103,6 +103,7 @@ enum LoopbackIO {
 typedef struct LoopbackBuffer {
     void *start;
     size_t length;
+    int queued;                 ///< the device has it
 } LoopbackBuffer;
 
 typedef struct LoopbackContext {
@@ -135,8 +136,6 @@ typedef struct LoopbackContext {
     int64_t interval_us;        ///< one frame at the device rate
     LoopbackBuffer buffers[MAX_BUFFERS];
     int nb_mapped;
-    int free_index[MAX_BUFFERS];  ///< buffers neither queued nor in use
-    int nb_free;
     int streaming;
     uint8_t *frame;             ///< write() I/O: one frame in device layout
 
@@ -718,10 +717,9 @@ static int setup_mmap(AVFormatContext *s)
             return device_error(s, "mmap", errno);
         ctx->buffers[i].start = p;
         ctx->buffers[i].length = buf.length;
+        ctx->buffers[i].queued = 0;
         ctx->nb_mapped++;
     }
-    for (int i = 0; i < ctx->nb_mapped; i++)
-        ctx->free_index[ctx->nb_free++] = ctx->nb_mapped - 1 - i;
     return 0;
 }
 
@@ -782,7 +780,13 @@ static int wait_writable(AVFormatContext *s)
     }
 }
 
-/* A buffer to render the next frame into: its index, or an AVERROR. */
+/*
+ * A buffer to render the next frame into: its index, or an AVERROR. The
+ * lowest-numbered free one, after taking back the oldest the device is done
+ * with: loopcam's module hands a reader the frame in the reader's buffer of
+ * the same number without a copy, and a reader that asked for n buffers has
+ * only 0 to n-1. With readers that keep up, every frame goes out in buffer 0.
+ */
 static int get_buffer(AVFormatContext *s)
 {
     LoopbackContext *ctx = s->priv_data;
@@ -792,15 +796,22 @@ static int get_buffer(AVFormatContext *s)
     };
     int err;
 
-    if (ctx->nb_free)
-        return ctx->free_index[--ctx->nb_free];
-    while (ioctl(ctx->fd, VIDIOC_DQBUF, &buf) < 0) {
-        if (errno != EAGAIN)
-            return device_error(s, "VIDIOC_DQBUF", errno);
+    for (;;) {
+        if (ctx->streaming) {
+            if (ioctl(ctx->fd, VIDIOC_DQBUF, &buf) == 0) {
+                if (buf.index >= ctx->nb_mapped)
+                    return device_error(s, "VIDIOC_DQBUF", EINVAL);
+                ctx->buffers[buf.index].queued = 0;
+            } else if (errno != EAGAIN && errno != EINTR) {
+                return device_error(s, "VIDIOC_DQBUF", errno);
+            }
+        }
+        for (int i = 0; i < ctx->nb_mapped; i++)
+            if (!ctx->buffers[i].queued)
+                return i;
         if ((err = wait_writable(s)) < 0)
             return err;
     }
-    return buf.index;
 }
 
 static int queue_buffer(AVFormatContext *s, int index, size_t bytesused)
@@ -821,6 +832,7 @@ static int queue_buffer(AVFormatContext *s, int index, size_t bytesused)
     buf.timestamp.tv_usec = now % 1000000;
     if (ioctl(ctx->fd, VIDIOC_QBUF, &buf) < 0)
         return device_error(s, "VIDIOC_QBUF", errno);
+    ctx->buffers[index].queued = 1;
     if (!ctx->streaming) {
         if (ioctl(ctx->fd, VIDIOC_STREAMON, &type) < 0)
             return device_error(s, "VIDIOC_STREAMON", errno);
@@ -1198,8 +1210,6 @@ static int show(AVFormatContext *s, const AVPacket *pkt)
     }
     err = render(s, pkt, dst, room, &used);
     if (err < 0) {
-        if (index >= 0)
-            ctx->free_index[ctx->nb_free++] = index;  /* unused: keep it */
         /* EAGAIN: nothing to show this time (a dropped frame). */
         return err == AVERROR(EAGAIN) ? 0 : err;
     }
