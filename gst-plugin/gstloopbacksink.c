@@ -28,12 +28,13 @@
  * the input is in none of them. JPEG and H.264 pass through unchanged.
  *
  * Frames are shown on the pipeline clock. When upstream stalls, the last
- * frame is repeated at the device frame rate, the first time a quarter
- * interval late, so that a frame which is merely a little late is not
- * doubled; after EOS and while the element is PAUSED or READY, readers get
- * #GstLoopbackSink:placeholder, so they never see the camera stop until the
- * element goes to NULL. When the input caps change but the device format
- * stays, the last frame is repeated until the first in the new caps comes.
+ * frame is repeated at the device frame rate: one interval after it, then
+ * every interval. A next frame that already waits to be shown then gets a
+ * quarter interval before it would be doubled. After EOS and while the
+ * element is PAUSED or READY, readers get #GstLoopbackSink:placeholder, so
+ * they never see the camera stop until the element goes to NULL. When the
+ * input caps change but the device format stays, the last frame is repeated
+ * until the first in the new caps comes.
  *
  * Frames go into the device's memory-mapped buffers. When the input is
  * already in the device's format, size and layout, the element offers
@@ -41,13 +42,18 @@
  * allocate from it (videotestsrc, videoconvert, decoders) render straight
  * into the device, and the frame reaches readers with no copy. When no
  * device buffer is free the pool hands out ordinary memory, copied once.
+ * Input in dmabuf memory in the device's layout (v4l2src io-mode=dmabuf,
+ * hardware decoders) is queued to the device as it is (V4L2_MEMORY_DMABUF),
+ * also with no copy here; the first frame that is not such a dmabuf (the
+ * placeholder after EOS among them) moves the element back to its own
+ * memory-mapped buffers until the caps change.
  *
  * Each time the device format is set, the element posts an element message
  * `loopbacksink-format` with the fields device, fourcc, width, height,
  * sizeimage, conversion ("none": frames are copied as they are, "copy":
  * plane by plane, "convert", "passthrough": compressed), fixed (the device
- * had a format already), io-mode ("mmap" or "rw") and dest-x, dest-y,
- * dest-width, dest-height (where the picture is in the frame).
+ * had a format already), io-mode ("mmap", "dmabuf" or "rw") and dest-x,
+ * dest-y, dest-width, dest-height (where the picture is in the frame).
  *
  * ## Example launch lines
  * |[
@@ -149,6 +155,8 @@ typedef struct
   LbsMapping *map;
   gboolean queued;              /* with the device */
   gboolean lent;                /* memory upstream still holds (lend_lock) */
+  GstBuffer *imported;          /* DMABUF mode: upstream's, while queued */
+  gint imported_fd;             /* DMABUF mode: fd last queued here, or -1 */
 } LbsDeviceBuffer;
 
 /* What a GstMemory lent upstream must give back when it is freed. */
@@ -229,7 +237,14 @@ struct _GstLoopbackSink
   GMutex lend_lock;
   guint generation;             /* bumped whenever bufs[] is replaced */
   guint64 frames_in_place;      /* frames rendered into a lent buffer */
-  gboolean dmabuf_seen;         /* input in dmabuf memory was logged */
+  /*
+   * DMABUF mode: the queue takes upstream's dmabufs as they are
+   * (V4L2_MEMORY_DMABUF); use_mmap is FALSE then and bufs[] has no memory.
+   * Input that cannot be imported ends it until the caps change.
+   */
+  gboolean dmabuf_mode;
+  gboolean dmabuf_off;
+  guint64 frames_imported;      /* frames queued as upstream's dmabuf */
   guint8 *staging;              /* write() mode: the frame being written */
   gint wake_fd;                 /* eventfd: unlock() interrupts a wait */
   gint unlocked;                /* atomic: between unlock and unlock_stop */
@@ -241,7 +256,9 @@ struct _GstLoopbackSink
   gboolean quit;
   gboolean playing;
   gboolean eos;
-  gboolean repeating;           /* last frame out was from the keep-alive */
+  GstClockTime due_time;        /* when the frame GstBaseSink prepared is
+                                 * to be shown (clock time), or NONE */
+  GstClockTime hold_until;      /* no repeat before, for that frame */
   guint gen;                    /* bumped on every frame and wake-up */
   GstClockID wait_id;
   GstClockTime last_clock_time; /* clock time of the last frame out */
@@ -1126,9 +1143,11 @@ gst_loopback_sink_io_stop (GstLoopbackSink * self)
   }
   /* Loans out now end with their memory: a new generation of buffers. */
   g_mutex_lock (&self->lend_lock);
-  for (guint i = 0; i < self->n_bufs; i++)
+  for (guint i = 0; i < self->n_bufs; i++) {
     if (self->bufs[i].map)
       lbs_mapping_unref (self->bufs[i].map);
+    gst_buffer_replace (&self->bufs[i].imported, NULL);
+  }
   memset (self->bufs, 0, sizeof (self->bufs));
   self->generation++;
   g_mutex_unlock (&self->lend_lock);
@@ -1136,7 +1155,7 @@ gst_loopback_sink_io_stop (GstLoopbackSink * self)
     struct v4l2_requestbuffers req = {
       .count = 0,
       .type = V4L2_BUF_TYPE_VIDEO_OUTPUT,
-      .memory = V4L2_MEMORY_MMAP,
+      .memory = self->dmabuf_mode ? V4L2_MEMORY_DMABUF : V4L2_MEMORY_MMAP,
     };
 
     if (ioctl (self->fd, VIDIOC_REQBUFS, &req) < 0)
@@ -1145,6 +1164,7 @@ gst_loopback_sink_io_stop (GstLoopbackSink * self)
   }
   g_clear_pointer (&self->staging, g_free);
   self->use_mmap = FALSE;
+  self->dmabuf_mode = FALSE;
 }
 
 static gboolean
@@ -1203,6 +1223,30 @@ gst_loopback_sink_io_start (GstLoopbackSink * self)
 }
 
 /*
+ * Takes back the oldest buffer the device is done with, if any, without
+ * waiting; an imported dmabuf goes back to upstream's pool. Returns an
+ * errno value.
+ */
+static gint
+lbs_take_back (GstLoopbackSink * self)
+{
+  struct v4l2_buffer b = {
+    .type = V4L2_BUF_TYPE_VIDEO_OUTPUT,
+    .memory = self->dmabuf_mode ? V4L2_MEMORY_DMABUF : V4L2_MEMORY_MMAP,
+  };
+
+  if (!self->streaming)
+    return 0;
+  if (ioctl (self->fd, VIDIOC_DQBUF, &b) < 0)
+    return errno == EAGAIN || errno == EINTR ? 0 : errno;
+  if (b.index >= self->n_bufs)
+    return EINVAL;
+  self->bufs[b.index].queued = FALSE;
+  gst_buffer_replace (&self->bufs[b.index].imported, NULL);
+  return 0;
+}
+
+/*
  * Where to put the next frame: a free device buffer (waiting for one
  * the device has done with when all are queued) or the staging area.
  * Returns an errno value; *index is the buffer, -1 for write().
@@ -1212,10 +1256,6 @@ static gint lbs_free_buffer (GstLoopbackSink * self);
 static gint
 lbs_frame_begin (GstLoopbackSink * self, guint8 ** data, gint * index)
 {
-  struct v4l2_buffer b = {
-    .type = V4L2_BUF_TYPE_VIDEO_OUTPUT,
-    .memory = V4L2_MEMORY_MMAP,
-  };
   gint err;
 
   *index = -1;
@@ -1228,26 +1268,27 @@ lbs_frame_begin (GstLoopbackSink * self, guint8 ** data, gint * index)
    * lent nor queued, or one that comes back, is always in sight.
    */
   for (;;) {
-    gint free_index = lbs_free_buffer (self);
+    gint free_index;
 
+    if ((err = lbs_take_back (self)))
+      return err;
+    free_index = lbs_free_buffer (self);
     if (free_index >= 0) {
       *index = free_index;
       *data = self->bufs[free_index].data;
       return 0;
     }
-    while (ioctl (self->fd, VIDIOC_DQBUF, &b) < 0) {
-      if (errno != EAGAIN && errno != EINTR)
-        return errno;
-      if ((err = lbs_poll_out (self)))
-        return err;
-    }
-    if (b.index >= self->n_bufs)
-      return EINVAL;
-    self->bufs[b.index].queued = FALSE;
+    if ((err = lbs_poll_out (self)))
+      return err;
   }
 }
 
-/* A buffer neither queued nor lent, or -1. */
+/*
+ * The lowest-numbered buffer neither queued nor lent, or -1. Low numbers
+ * first, because the module hands a reader the frame in its own buffer of
+ * the same number without a copy, and a reader that asked for n buffers has
+ * only 0 to n-1: with readers that keep up, every frame goes out in buffer 0.
+ */
 static gint
 lbs_free_buffer (GstLoopbackSink * self)
 {
@@ -1266,6 +1307,7 @@ static gint
 lbs_frame_commit (GstLoopbackSink * self, gint index, gsize size)
 {
   if (index >= 0) {
+    LbsDeviceBuffer *db = &self->bufs[index];
     struct v4l2_buffer b = {
       .index = (guint) index,
       .type = V4L2_BUF_TYPE_VIDEO_OUTPUT,
@@ -1275,6 +1317,12 @@ lbs_frame_commit (GstLoopbackSink * self, gint index, gsize size)
       .flags = V4L2_BUF_FLAG_TIMESTAMP_COPY,
     };
     gint64 now = g_get_monotonic_time ();
+
+    if (self->dmabuf_mode) {
+      b.memory = V4L2_MEMORY_DMABUF;
+      b.m.fd = db->imported_fd;
+      b.length = (guint) db->length;
+    }
 
     b.timestamp.tv_sec = now / G_USEC_PER_SEC;
     b.timestamp.tv_usec = now % G_USEC_PER_SEC;
@@ -1379,13 +1427,125 @@ lbs_lent_buffer (GstLoopbackSink * self, GstBuffer * buf)
   return index;
 }
 
+/*
+ * The dmabuf fd of @buf when the device can take the frame as it is: one
+ * dmabuf memory, from its start, holding a whole frame in the device's
+ * format and layout. -1 otherwise. *@length is the dmabuf's size.
+ */
+static gint
+lbs_importable_fd (GstLoopbackSink * self, GstBuffer * buf, gsize * length)
+{
+  GstVideoMeta *meta = gst_buffer_get_video_meta (buf);
+  GstMemory *mem;
+  gsize offset, maxsize;
+
+  if (self->dmabuf_off || self->path_kind != LBS_PATH_MEMCPY
+      || !(self->use_mmap || self->dmabuf_mode)
+      || gst_buffer_n_memory (buf) != 1)
+    return -1;
+  mem = gst_buffer_peek_memory (buf, 0);
+  if (!gst_is_dmabuf_memory (mem))
+    return -1;
+  gst_memory_get_sizes (mem, &offset, &maxsize);
+  if (offset != 0 || maxsize < self->pix.sizeimage)
+    return -1;
+  for (guint i = 0; meta && i < meta->n_planes; i++)
+    if (meta->offset[i] != GST_VIDEO_INFO_PLANE_OFFSET (&self->out_info, i)
+        || meta->stride[i] != GST_VIDEO_INFO_PLANE_STRIDE (&self->out_info,
+            i))
+      return -1;
+  *length = maxsize;
+  return gst_dmabuf_memory_get_fd (mem);
+}
+
+/*
+ * Replaces the device buffers: upstream's dmabufs (V4L2_MEMORY_DMABUF) or
+ * memory-mapped ones of the device. A device that refuses DMABUF keeps
+ * getting copies. Returns an errno value.
+ */
+static gint
+lbs_switch_io (GstLoopbackSink * self, gboolean dmabuf)
+{
+  struct v4l2_requestbuffers req = {
+    .count = N_BUFFERS,
+    .type = V4L2_BUF_TYPE_VIDEO_OUTPUT,
+    .memory = V4L2_MEMORY_DMABUF,
+  };
+
+  gst_loopback_sink_io_stop (self);
+  if (dmabuf) {
+    if (ioctl (self->fd, VIDIOC_REQBUFS, &req) == 0 && req.count > 0) {
+      self->n_bufs = MIN (req.count, MAX_BUFFERS);
+      for (guint i = 0; i < self->n_bufs; i++)
+        self->bufs[i].imported_fd = -1;
+      self->dmabuf_mode = TRUE;
+      GST_INFO_OBJECT (self, "input is dmabuf memory: queued to the device "
+          "as it is (DMABUF import, %u buffers)", self->n_bufs);
+      return 0;
+    }
+    GST_INFO_OBJECT (self, "the device does not import dmabufs (%s): input "
+        "copied into its buffers", g_strerror (errno));
+    self->dmabuf_off = TRUE;
+  }
+  return gst_loopback_sink_io_start (self) ? 0 : EIO;
+}
+
+/* Queues upstream's dmabuf @fd, held until the device is done with it. */
+static gint
+lbs_output_dmabuf (GstLoopbackSink * self, GstBuffer * buf, gint fd,
+    gsize length)
+{
+  gint index = -1, err;
+
+  for (;;) {
+    if ((err = lbs_take_back (self)))
+      return err;
+    /*
+     * The buffer that had this dmabuf last, whose attachment the device
+     * keeps; else one never used, else any: fewer re-attachments.
+     */
+    for (guint i = 0; i < self->n_bufs; i++) {
+      if (self->bufs[i].queued)
+        continue;
+      if (self->bufs[i].imported_fd == fd) {
+        index = (gint) i;
+        break;
+      }
+      if (index < 0 || (self->bufs[index].imported_fd >= 0
+              && self->bufs[i].imported_fd < 0))
+        index = (gint) i;
+    }
+    if (index >= 0)
+      break;
+    if ((err = lbs_poll_out (self)))
+      return err;
+  }
+  self->bufs[index].imported_fd = fd;
+  self->bufs[index].length = length;
+  if ((err = lbs_frame_commit (self, index,
+              GST_VIDEO_INFO_SIZE (&self->out_info))))
+    return err;
+  gst_buffer_replace (&self->bufs[index].imported, buf);
+  self->frames_imported++;
+  return 0;
+}
+
+/* A frame the device cannot import: copies from now on, until new caps. */
+static gint
+lbs_stop_import (GstLoopbackSink * self, const gchar * why)
+{
+  GST_INFO_OBJECT (self, "%s: copied into device buffers from now on", why);
+  self->dmabuf_off = TRUE;
+  return lbs_switch_io (self, FALSE);
+}
+
 /* Sends one input frame to the device. */
 static gint
 lbs_output_buffer (GstLoopbackSink * self, GstBuffer * buf)
 {
   guint8 *dst;
-  gsize size = 0;
-  gint index, err;
+  gsize size = 0, length = 0;
+  gint index, err, fd;
 
   /* Rendered into device memory already: queue it as it is. */
   if ((index = lbs_lent_buffer (self, buf)) >= 0) {
@@ -1393,13 +1553,16 @@ lbs_output_buffer (GstLoopbackSink * self, GstBuffer * buf)
     return lbs_frame_commit (self, index,
         GST_VIDEO_INFO_SIZE (&self->out_info));
   }
-  if (!self->dmabuf_seen && gst_buffer_n_memory (buf) > 0
-      && gst_is_dmabuf_memory (gst_buffer_peek_memory (buf, 0))) {
-    /* Queuing it instead would not save the copy: the module copies
-     * a producer's dmabuf into its own buffers. */
-    self->dmabuf_seen = TRUE;
-    GST_INFO_OBJECT (self, "input is dmabuf memory: mapped and copied once "
-        "into the device buffer");
+  /* A dmabuf in the device's layout: the device takes it as it is. */
+  fd = lbs_importable_fd (self, buf, &length);
+  if (fd >= 0 && !self->dmabuf_mode && (err = lbs_switch_io (self, TRUE)))
+    return err;
+  if (self->dmabuf_mode) {
+    if (fd >= 0)
+      return lbs_output_dmabuf (self, buf, fd, length);
+    if ((err = lbs_stop_import (self, "input that is not an importable "
+                "dmabuf")))
+      return err;
   }
   if ((err = lbs_frame_begin (self, &dst, &index)))
     return err;
@@ -1416,6 +1579,9 @@ lbs_output_raw (GstLoopbackSink * self, const guint8 * frame)
   guint8 *dst;
   gint index, err;
 
+  if (self->dmabuf_mode
+      && (err = lbs_stop_import (self, "a frame of the element's own")))
+    return err;
   if ((err = lbs_frame_begin (self, &dst, &index)))
     return err;
   memcpy (dst, frame, size);
@@ -1955,7 +2121,9 @@ gst_loopback_sink_configure (GstLoopbackSink * self, GstCaps * caps,
       self->pix.height, self->dest.x, self->dest.y, self->dest.w,
       self->dest.h, lbs_path_names[self->path_kind]);
 
-  if (!self->use_mmap && !self->staging
+  /* New caps: their dmabufs may be importable again. */
+  self->dmabuf_off = FALSE;
+  if (!self->use_mmap && !self->staging && !self->dmabuf_mode
       && !gst_loopback_sink_io_start (self))
     return FALSE;
 
@@ -1969,7 +2137,8 @@ gst_loopback_sink_configure (GstLoopbackSink * self, GstCaps * caps,
       "sizeimage", G_TYPE_UINT, self->pix.sizeimage,
       "conversion", G_TYPE_STRING, lbs_path_names[self->path_kind],
       "fixed", G_TYPE_BOOLEAN, self->fixed,
-      "io-mode", G_TYPE_STRING, self->use_mmap ? "mmap" : "rw",
+      "io-mode", G_TYPE_STRING, self->dmabuf_mode ? "dmabuf" :
+      self->use_mmap ? "mmap" : "rw",
       "dest-x", G_TYPE_INT, self->dest.x, "dest-y", G_TYPE_INT, self->dest.y,
       "dest-width", G_TYPE_INT, self->dest.w,
       "dest-height", G_TYPE_INT, self->dest.h, NULL);
@@ -2073,6 +2242,35 @@ lbs_clock_now (GstLoopbackSink * self)
 static GstFlowReturn
 gst_loopback_sink_show_frame (GstVideoSink * vsink, GstBuffer * buf);
 
+/*
+ * Called before GstBaseSink waits on the clock for @buf: notes when it is to
+ * be shown, for the keep-alive (see lbs_frame_waiting).
+ */
+static GstFlowReturn
+gst_loopback_sink_prepare (GstBaseSink * bsink, GstBuffer * buf)
+{
+  GstLoopbackSink *self = GST_LOOPBACK_SINK (bsink);
+  GstClockTime ts = GST_BUFFER_DTS_OR_PTS (buf);
+  GstClockTime due = GST_CLOCK_TIME_NONE, rt = GST_CLOCK_TIME_NONE;
+
+  if (gst_base_sink_get_sync (bsink) && GST_CLOCK_TIME_IS_VALID (ts))
+    rt = gst_segment_to_running_time (&bsink->segment, GST_FORMAT_TIME, ts);
+  if (GST_CLOCK_TIME_IS_VALID (rt)) {
+    GstClockTimeDiff offset = gst_base_sink_get_ts_offset (bsink);
+
+    rt += gst_base_sink_get_latency (bsink) +
+        gst_base_sink_get_render_delay (bsink);
+    rt = offset < 0 && rt < (GstClockTime) - offset ? 0 : rt + offset;
+    due = gst_element_get_base_time (GST_ELEMENT (self)) + rt;
+  } else {
+    due = lbs_clock_now (self); /* shown as soon as it is rendered */
+  }
+  g_mutex_lock (&self->lock);
+  self->due_time = due;
+  g_mutex_unlock (&self->lock);
+  return GST_FLOW_OK;
+}
+
 static GstFlowReturn
 gst_loopback_sink_preroll (GstBaseSink * bsink, GstBuffer * buf)
 {
@@ -2101,6 +2299,7 @@ gst_loopback_sink_show_frame (GstVideoSink * vsink, GstBuffer * buf)
   gint err = 0;
 
   g_mutex_lock (&self->lock);
+  self->due_time = GST_CLOCK_TIME_NONE;
   if (!self->configured) {
     g_mutex_unlock (&self->lock);
     GST_ELEMENT_ERROR (self, CORE, NEGOTIATION, (NULL),
@@ -2125,13 +2324,13 @@ gst_loopback_sink_show_frame (GstVideoSink * vsink, GstBuffer * buf)
     g_clear_pointer (&self->bridge_frame, g_free);
     self->last_clock_time = lbs_clock_now (self);
     self->last_mono_time = g_get_monotonic_time ();
-    self->repeating = FALSE;
+    self->hold_until = GST_CLOCK_TIME_NONE;
     self->gen++;
     g_cond_broadcast (&self->cond);     /* a keep-alive may wait for one */
   }
   if (err) {
-    gst_loopback_sink_device_error (self, self->use_mmap ?
-        "queueing a frame" : "write()", err);
+    gst_loopback_sink_device_error (self, self->use_mmap
+        || self->dmabuf_mode ? "queueing a frame" : "write()", err);
     g_mutex_unlock (&self->lock);
     return GST_FLOW_ERROR;
   }
@@ -2173,6 +2372,21 @@ lbs_keepalive_frame (GstLoopbackSink * self, gboolean live)
 }
 
 /*
+ * Is the next frame already waiting on the clock to be shown about @now
+ * (within a quarter interval either way)? Then the keep-alive holds back:
+ * a repeat would double a frame that is merely being shown a little late.
+ * A frame that upstream has not delivered yet is a stall, and gets no grace.
+ */
+static gboolean
+lbs_frame_waiting (GstLoopbackSink * self, GstClockTime now)
+{
+  GstClockTime grace = self->interval / 4;
+
+  return GST_CLOCK_TIME_IS_VALID (self->due_time)
+      && self->due_time <= now + grace && now < self->due_time + grace;
+}
+
+/*
  * Keeps readers fed while no frame comes: the last frame again while
  * PLAYING, the placeholder after EOS and when not PLAYING. While PLAYING it
  * waits on the pipeline clock; otherwise on the monotonic clock.
@@ -2187,7 +2401,6 @@ gst_loopback_sink_keepalive (gpointer data)
   while (!self->quit) {
     gboolean live = self->playing && !self->eos;
     guint gen = self->gen;
-    GstClockTime delay;
     GstClock *clock;
 
     if (!self->configured || self->device_gone
@@ -2197,13 +2410,6 @@ gst_loopback_sink_keepalive (gpointer data)
       g_cond_wait (&self->cond, &self->lock);
       continue;
     }
-    /*
-     * While frames flow, a quarter interval of grace: a frame that comes
-     * on time, with a little jitter, never races a repeat.
-     */
-    delay = self->repeating ? self->interval :
-        self->interval + self->interval / 4;
-
     clock = self->playing ? gst_element_get_clock (GST_ELEMENT (self)) : NULL;
     if (clock) {
       GstClockTime deadline;
@@ -2212,19 +2418,30 @@ gst_loopback_sink_keepalive (gpointer data)
 
       if (!GST_CLOCK_TIME_IS_VALID (self->last_clock_time))
         self->last_clock_time = gst_clock_get_time (clock);
-      deadline = self->last_clock_time + delay;
+      deadline = self->last_clock_time + self->interval;
+      if (GST_CLOCK_TIME_IS_VALID (self->hold_until))
+        deadline = MAX (deadline, self->hold_until);
       id = self->wait_id = gst_clock_new_single_shot_id (clock, deadline);
       g_mutex_unlock (&self->lock);
       ret = gst_clock_id_wait (id, NULL);
       g_mutex_lock (&self->lock);
       self->wait_id = NULL;
       gst_clock_id_unref (id);
-      gst_object_unref (clock);
-      if (ret == GST_CLOCK_UNSCHEDULED || gen != self->gen || self->quit)
+      if (ret == GST_CLOCK_UNSCHEDULED || gen != self->gen || self->quit) {
+        gst_object_unref (clock);
         continue;
+      }
+      if (live && lbs_frame_waiting (self, gst_clock_get_time (clock))) {
+        gst_object_unref (clock);
+        self->hold_until = self->due_time + self->interval / 4;
+        continue;
+      }
+      gst_object_unref (clock);
+      self->hold_until = GST_CLOCK_TIME_NONE;
       self->last_clock_time = deadline;
     } else {
-      gint64 deadline = self->last_mono_time + (gint64) (delay / GST_USECOND);
+      gint64 deadline = self->last_mono_time +
+          (gint64) (self->interval / GST_USECOND);
 
       if (g_get_monotonic_time () < deadline) {
         g_cond_wait_until (&self->cond, &self->lock, deadline);
@@ -2234,7 +2451,6 @@ gst_loopback_sink_keepalive (gpointer data)
     }
     self->last_mono_time = g_get_monotonic_time ();
     lbs_keepalive_frame (self, live);
-    self->repeating = TRUE;
   }
   g_mutex_unlock (&self->lock);
   return NULL;
@@ -2287,8 +2503,10 @@ gst_loopback_sink_open_device (GstLoopbackSink * self)
   self->eos = FALSE;
   self->frames_out = 0;
   self->frames_in_place = 0;
-  self->dmabuf_seen = FALSE;
+  self->frames_imported = 0;
+  self->dmabuf_off = FALSE;
   self->last_clock_time = GST_CLOCK_TIME_NONE;
+  self->due_time = self->hold_until = GST_CLOCK_TIME_NONE;
   self->interval = GST_SECOND / FALLBACK_FPS;
   g_mutex_unlock (&self->lock);
 
@@ -2350,8 +2568,9 @@ gst_loopback_sink_close (GstLoopbackSink * self)
     }
   }
   GST_INFO_OBJECT (self, "closed after %" G_GUINT64_FORMAT " frames, %"
-      G_GUINT64_FORMAT " of them rendered in place by upstream",
-      self->frames_out, self->frames_in_place);
+      G_GUINT64_FORMAT " of them rendered in place by upstream, %"
+      G_GUINT64_FORMAT " imported as dmabufs", self->frames_out,
+      self->frames_in_place, self->frames_imported);
 }
 
 static GstStateChangeReturn
@@ -2371,6 +2590,7 @@ gst_loopback_sink_change_state (GstElement * element,
       g_mutex_lock (&self->lock);
       self->playing = transition == GST_STATE_CHANGE_PAUSED_TO_PLAYING;
       self->last_clock_time = GST_CLOCK_TIME_NONE;
+      self->due_time = self->hold_until = GST_CLOCK_TIME_NONE;
       lbs_wake (self);
       g_mutex_unlock (&self->lock);
       break;
@@ -2506,6 +2726,7 @@ gst_loopback_sink_init (GstLoopbackSink * self)
   self->created_nr = -1;
   self->interval = GST_SECOND / FALLBACK_FPS;
   self->last_clock_time = GST_CLOCK_TIME_NONE;
+  self->due_time = self->hold_until = GST_CLOCK_TIME_NONE;
   g_mutex_init (&self->lock);
   g_mutex_init (&self->lend_lock);
   g_cond_init (&self->cond);
@@ -2601,6 +2822,7 @@ gst_loopback_sink_class_init (GstLoopbackSinkClass * klass)
   basesink_class->get_caps = GST_DEBUG_FUNCPTR (gst_loopback_sink_get_caps);
   basesink_class->set_caps = GST_DEBUG_FUNCPTR (gst_loopback_sink_set_caps);
   basesink_class->event = GST_DEBUG_FUNCPTR (gst_loopback_sink_event);
+  basesink_class->prepare = GST_DEBUG_FUNCPTR (gst_loopback_sink_prepare);
   basesink_class->preroll = GST_DEBUG_FUNCPTR (gst_loopback_sink_preroll);
   basesink_class->unlock = GST_DEBUG_FUNCPTR (gst_loopback_sink_unlock);
   basesink_class->unlock_stop =

@@ -30,6 +30,7 @@
  *   FAKE_V4L2_REPORT=FILE         output: append a key=value line at close
  *   FAKE_V4L2_LOG=FILE            output: append a line per S_FMT, S_PARM,
  *                                 REQBUFS, STREAMON/OFF and frame received
+ *                                 (with its buffer number when queued)
  *   FAKE_V4L2_DUMP=FILE           output: the last frame received, raw
  *   FAKE_V4L2_BUSY=1              output: S_FMT, REQBUFS, STREAMON and
  *                                 write() fail with EBUSY (another producer)
@@ -325,12 +326,16 @@ static int output_busy(struct fdev *d)
 	return d->kind == K_OUTPUT && atoi(env("FAKE_V4L2_BUSY", "0"));
 }
 
-/* Output side: check one frame the producer sent. */
-static void consume_output(struct fdev *d, const uint8_t *p, size_t len)
+/* Output side: check one frame the producer sent, in @index (-1: write()). */
+static void consume_output(struct fdev *d, const uint8_t *p, size_t len, int index)
 {
 	d->out_frames++;
 	dump_frame(p, len); /* first: a reader of the log finds the frame */
-	log_event(d, "frame %llu bytes=%zu", (unsigned long long)d->out_frames, len);
+	if (index >= 0)
+		log_event(d, "frame %llu bytes=%zu buffer=%d", (unsigned long long)d->out_frames,
+			  len, index);
+	else
+		log_event(d, "frame %llu bytes=%zu", (unsigned long long)d->out_frames, len);
 	if (d->check_bars) {
 		uint32_t seq;
 		size_t fs = lc_frame_size(d->f, d->pix.width, d->pix.height);
@@ -616,6 +621,11 @@ static int do_ioctl(struct fdev *d, unsigned long req, void *arg)
 		} else if (d->memory == V4L2_MEMORY_DMABUF) {
 			if (vb->m.fd < 0)
 				return fail(EBADF);
+			if (b->mem && b->dmafd != vb->m.fd) {
+				/* another dmabuf in this buffer: the kernel re-attaches */
+				munmap(b->mem, b->len);
+				b->mem = NULL;
+			}
 			if (!b->mem) {
 				b->mem = real_mmap(NULL, vb->length, PROT_READ | PROT_WRITE, MAP_SHARED,
 						   vb->m.fd, 0);
@@ -630,7 +640,7 @@ static int do_ioctl(struct fdev *d, unsigned long req, void *arg)
 		if (d->kind != K_CAPTURE) {
 			if (vb->bytesused > d->pix.sizeimage)
 				return fail(EINVAL);
-			consume_output(d, buf_ptr(d, b), vb->bytesused);
+			consume_output(d, buf_ptr(d, b), vb->bytesused, (int)vb->index);
 			b->done = 1;
 			b->bytesused = vb->bytesused;
 			b->ts = vb->timestamp;
@@ -818,7 +828,7 @@ ssize_t write(int fd, const void *buf, size_t len)
 		return fail(EBUSY);
 	fs = lc_format_is_compressed(d->f) ? 0 : d->pix.sizeimage;
 	if (!fs) { /* compressed: one write is one frame */
-		consume_output(d, buf, len);
+		consume_output(d, buf, len, -1);
 		return (ssize_t)len;
 	}
 	if (!d->acc)
@@ -827,7 +837,7 @@ ssize_t write(int fd, const void *buf, size_t len)
 	memcpy(d->acc + d->acc_len, buf, n);
 	d->acc_len += n;
 	if (d->acc_len == fs) {
-		consume_output(d, d->acc, fs);
+		consume_output(d, d->acc, fs, -1);
 		d->acc_len = 0;
 	}
 	return (ssize_t)n;

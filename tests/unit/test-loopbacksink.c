@@ -16,12 +16,14 @@
 #include <gst/check/gstcheck.h>
 #include <gst/check/gstharness.h>
 #include <gst/check/gsttestclock.h>
+#include <gst/allocators/gstdmabuf.h>
 #include <gst/base/gstbasesink.h>
 #include <gst/video/video.h>
 
 #include <glib/gstdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 static gchar *tmp_dir;
@@ -115,6 +117,19 @@ wait_frames (guint n)
   while (frames_received () < n && g_get_monotonic_time () < until)
     g_usleep (1000);
   return frames_received () >= n;
+}
+
+/* Frames the device received whose log line contains @what. */
+static guint
+frames_in_buffer (const gchar * what)
+{
+  gchar **lines = log_lines ();
+  guint n = 0;
+
+  for (gchar ** l = lines; *l; l++)
+    n += strstr (*l, " frame ") && strstr (*l, what);
+  g_strfreev (lines);
+  return n;
 }
 
 /* Does the log have a line containing @what? */
@@ -362,6 +377,21 @@ GST_START_TEST (test_passthrough_content)
         "io-mode=%s: device events: %s", modes[m], log_events ());
     g_print ("# checked: io-mode=%s: I420 input equal to the device format "
         "arrives byte for byte, no conversion\n", modes[m]);
+    if (m == 0) {
+      /*
+       * The fake device is done with a frame at once, like the module with
+       * readers that keep up: buffer 0 is free again for every frame. A
+       * reader has the module's buffer i only if it asked for more than i.
+       */
+      for (guint i = 0; i < 9; i++)
+        fail_unless_equals_int (gst_harness_push (h, gst_buffer_copy (buf)),
+            GST_FLOW_OK);
+      fail_unless (wait_frames (10));
+      fail_unless_equals_int (frames_in_buffer (" buffer="), 10);
+      fail_unless_equals_int (frames_in_buffer (" buffer=0"), 10);
+      g_print ("# checked: io-mode=mmap: 10 of 10 frames queued in buffer 0, "
+          "the lowest free one, of the 6\n");
+    }
     gst_buffer_unref (buf);
     g_bytes_unref (out);
     gst_structure_free (msg);
@@ -1026,8 +1056,11 @@ GST_START_TEST (test_keepalive_clock)
   const gchar *caps = "video/x-raw, format=I420, width=64, height=48, "
       "framerate=30/1";
   const GstClockTime frame = gst_util_uint64_scale (GST_SECOND, 1, 30);
-  const GstClockTime grace = frame + frame / 4;
-  GstClockTime times[2] = { 0, 0 }, t;
+  const GstClockTime late = frame + frame / 8;  /* pts of frame 1 */
+  GstClockTime times[2] = { 0, 0 }, t = 0;
+  PushData pd;
+  GThread *push;
+  GList *ids = NULL;
   guint n;
   GstHarness *h;
   GstTestClock *tc;
@@ -1042,54 +1075,81 @@ GST_START_TEST (test_keepalive_clock)
   gst_harness_set_src_caps_str (h, caps);
 
   /*
-   * Frame 0 (pts 0) is shown at preroll; on PLAYING the keep-alive arms at
-   * 1.25 intervals after it, the sink waits for running time 0.
+   * Frame 0 (pts 0) is shown at preroll; on PLAYING the keep-alive arms one
+   * interval after it, the sink waits for running time 0.
    */
   fail_unless_equals_int (push_cranked (h, tc, frame_at (caps, fill, 0),
           NULL, 2, times), GST_FLOW_OK);
   fail_unless_equals_uint64 (times[0], 0);
-  fail_unless_equals_uint64 (times[1], grace);
+  fail_unless_equals_uint64 (times[1], frame);
   fail_unless (wait_frames (1));
 
-  /* On time, frame 1 comes before the keep-alive deadline: no repeat. */
-  fail_unless_equals_int (push_cranked (h, tc, frame_at (caps, fill, frame),
-          NULL, 2, times), GST_FLOW_OK);
-  fail_unless_equals_uint64 (times[0], frame);
+  /*
+   * Frame 1 is due an eighth of an interval after the keep-alive deadline
+   * and already waits on the clock when the deadline comes: the keep-alive
+   * holds back until a quarter interval after the frame is due.
+   */
+  pd = (PushData) {
+  h, frame_at (caps, fill, late), NULL};
+  push = g_thread_new ("push", push_thread, &pd);
+  gst_test_clock_wait_for_multiple_pending_ids (tc, 2, &ids);
+  fail_unless_equals_uint64 (gst_clock_id_get_time (ids->data), frame);
+  fail_unless_equals_uint64 (gst_clock_id_get_time (ids->next->data), late);
+  g_list_free_full (ids, (GDestroyNotify) gst_clock_id_unref);
+  /*
+   * The keep-alive's deadline. Armed before frame 0 was shown again on
+   * PLAYING, it first re-arms at the same time, then holds.
+   */
+  for (guint i = 0; i < 2 && t != late + frame / 4; i++) {
+    fail_unless (gst_test_clock_crank (tc));
+    ids = NULL;
+    gst_test_clock_wait_for_multiple_pending_ids (tc, 2, &ids);
+    fail_unless_equals_uint64 (gst_clock_id_get_time (ids->data),
+        i == 0 ? frame : late);
+    t = gst_clock_id_get_time (ids->next->data);
+    g_list_free_full (ids, (GDestroyNotify) gst_clock_id_unref);
+    fail_unless_equals_int (frames_received (), 1);
+  }
+  fail_unless_equals_uint64 (t, late + frame / 4);
+  fail_unless (gst_test_clock_crank (tc));      /* frame 1 is shown */
+  fail_unless_equals_int (GPOINTER_TO_INT (g_thread_join (push)), GST_FLOW_OK);
   fail_unless (wait_frames (2));
-  fail_unless (gst_test_clock_crank (tc));      /* the old deadline */
+  fail_unless (gst_test_clock_crank (tc));      /* the held deadline */
   t = next_wait (tc);                           /* re-armed */
   fail_unless_equals_int (frames_received (), 2);
-  fail_unless_equals_uint64 (t, frame + grace);
-  g_print ("# checked: frames on time are shown once each, no repeat; the "
-      "keep-alive re-arms to %" GST_TIME_FORMAT "\n", GST_TIME_ARGS (t));
+  fail_unless_equals_uint64 (t, late + frame);
+  g_print ("# checked: a frame waiting to be shown at the keep-alive deadline "
+      "is not doubled; the keep-alive re-arms one interval after it, at %"
+      GST_TIME_FORMAT "\n", GST_TIME_ARGS (t));
 
-  /* Upstream stalls: the last frame again, then at the frame rate. */
+  /* Upstream stalls: the last frame again one interval after it, then at
+   * the frame rate. */
   fail_unless (gst_test_clock_crank (tc));
   fail_unless (wait_frames (3));
   t = next_wait (tc);
-  fail_unless_equals_uint64 (t, frame + grace + frame);
+  fail_unless_equals_uint64 (t, late + 2 * frame);
   fail_unless (gst_test_clock_crank (tc));
   fail_unless (wait_frames (4));
   out = last_frame ();
   fail_unless (frame_is (out, 180, 60, 64 * 48), "repeat is not the frame");
   g_bytes_unref (out);
   g_print ("# checked: stall: last frame repeated %" GST_TIME_FORMAT
-      " after it, then every %" GST_TIME_FORMAT "\n", GST_TIME_ARGS (grace),
-      GST_TIME_ARGS (frame));
+      " after it (one interval), then every %" GST_TIME_FORMAT "\n",
+      GST_TIME_ARGS (frame), GST_TIME_ARGS (frame));
 
   /* EOS (the sink waits for the end of frame 1 first): black placeholder. */
   fail_unless_equals_int (push_cranked (h, tc, NULL, gst_event_new_eos (), 2,
           times), GST_FLOW_OK);
-  fail_unless_equals_uint64 (times[0], 2 * frame);
+  fail_unless_equals_uint64 (times[0], late + frame);
   t = next_wait (tc);
-  fail_unless_equals_uint64 (t, frame + grace + 2 * frame);
+  fail_unless_equals_uint64 (t, late + 3 * frame);
   fail_unless (gst_test_clock_crank (tc));
   fail_unless (wait_frames (5));
   out = last_frame ();
   fail_unless (frame_is (out, 16, 128, 64 * 48), "placeholder is not black");
   g_bytes_unref (out);
   t = next_wait (tc);
-  fail_unless_equals_uint64 (t, frame + grace + 3 * frame);
+  fail_unless_equals_uint64 (t, late + 4 * frame);
   fail_unless (gst_test_clock_crank (tc));
   fail_unless (wait_frames (6));
   g_print ("# checked: after EOS: black placeholder frames at the frame "
@@ -1249,6 +1309,119 @@ GST_START_TEST (test_pool_in_place)
 GST_END_TEST;
 
 /* ------------------------------------------------------------------------ */
+/* DMABUF import: upstream's dmabufs are queued as they are                 */
+
+/* The frames the closing line says were imported as dmabufs (-1: none). */
+static gint
+frames_imported (void)
+{
+  const gchar *end = closing_line ? strstr (closing_line,
+      " imported as dmabufs") : NULL;
+  const gchar *num = end;
+
+  if (!end)
+    return -1;
+  while (num > closing_line && g_ascii_isdigit (num[-1]))
+    num--;
+  return atoi (num);
+}
+
+/*
+ * A frame in a dmabuf-backed GstMemory (a memfd, which the fake device maps
+ * like a dmabuf), every byte (i * 5 + n).
+ */
+static GstBuffer *
+dmabuf_frame (GstAllocator * alloc, gsize size, guint n)
+{
+  gint fd = memfd_create ("lc-test-dmabuf", MFD_CLOEXEC);
+  GstBuffer *buf = gst_buffer_new ();
+  GstMapInfo map;
+
+  fail_unless (fd >= 0 && ftruncate (fd, (off_t) size) == 0);
+  gst_buffer_append_memory (buf, gst_dmabuf_allocator_alloc (alloc, fd, size));
+  fail_unless (gst_buffer_map (buf, &map, GST_MAP_WRITE));
+  for (gsize i = 0; i < size; i++)
+    map.data[i] = (guint8) (i * 5 + n);
+  gst_buffer_unmap (buf, &map);
+  GST_BUFFER_PTS (buf) = n * GST_SECOND / 30;
+  return buf;
+}
+
+static gboolean
+last_frame_is (gsize size, guint n)
+{
+  GBytes *out = last_frame ();
+  const guint8 *p = g_bytes_get_data (out, NULL);
+  gboolean same = g_bytes_get_size (out) == size;
+
+  for (gsize i = 0; same && i < size; i++)
+    same = p[i] == (guint8) (i * 5 + n);
+  g_bytes_unref (out);
+  return same;
+}
+
+GST_START_TEST (test_dmabuf_import)
+{
+  const gchar *caps = "video/x-raw, format=I420, width=64, height=48, "
+      "framerate=30/1";
+  const gsize size = 64 * 48 * 3 / 2;
+  GstAllocator *alloc = gst_dmabuf_allocator_new ();
+  GstBuffer *frames[3], *sysmem;
+  GBytes *out;
+  GstHarness *h;
+  GstBus *bus;
+
+  gst_debug_set_threshold_for_name ("loopbacksink", GST_LEVEL_INFO);
+  gst_debug_add_log_function (keep_closing_line, NULL, NULL);
+  fresh_device (NULL);
+  h = start ("device=/fake/output0 sync=false", &bus);
+  gst_harness_set_src_caps_str (h, caps);
+
+  /* Three dmabufs, as from upstream's pool, each queued twice. */
+  for (guint n = 0; n < 3; n++)
+    frames[n] = dmabuf_frame (alloc, size, n);
+  for (guint k = 0; k < 6; k++) {
+    fail_unless_equals_int (gst_harness_push (h,
+            gst_buffer_ref (frames[k % 3])), GST_FLOW_OK);
+    fail_unless (wait_frames (k + 1));
+    fail_unless (last_frame_is (size, k % 3), "frame %u is not dmabuf %u",
+        k, k % 3);
+  }
+  fail_unless (log_has ("reqbufs 6 memory=4"), "no DMABUF queue: %s",
+      log_events ());
+  fail_unless_equals_int (frames_in_buffer (" buffer="), 6);
+  g_print ("# checked: 6 frames in 3 dmabufs: queued as V4L2_MEMORY_DMABUF "
+      "(device events: %s), each arrives byte for byte\n", log_events ());
+
+  /* A frame in system memory: copied into device buffers from then on. */
+  sysmem = gst_buffer_new_allocate (NULL, size, NULL);
+  gst_buffer_memset (sysmem, 0, 0x77, size);
+  fail_unless_equals_int (gst_harness_push (h, sysmem), GST_FLOW_OK);
+  fail_unless (wait_frames (7));
+  out = last_frame ();
+  fail_unless (frame_is (out, 0x77, 0x77, size));
+  g_bytes_unref (out);
+  fail_unless (log_has ("reqbufs 0 memory=4"));
+  fail_unless (log_has ("reqbufs 6 memory=1"));
+  fail_unless_equals_int (gst_harness_push (h, gst_buffer_ref (frames[1])),
+      GST_FLOW_OK);
+  fail_unless (wait_frames (8));
+  fail_unless (last_frame_is (size, 1));
+  finish (h, bus);
+  fail_unless_equals_int (frames_imported (), 6);
+  g_print ("# checked: then a frame in system memory and a dmabuf again: "
+      "both copied into MMAP buffers, byte for byte ('%s')\n", closing_line);
+
+  for (guint n = 0; n < 3; n++)
+    gst_buffer_unref (frames[n]);
+  gst_object_unref (alloc);
+  gst_debug_remove_log_function (keep_closing_line);
+  g_clear_pointer (&closing_line, g_free);
+}
+
+GST_END_TEST;
+
+/* ------------------------------------------------------------------------ */
 
 static void
 remove_tmp (void)
@@ -1279,6 +1452,7 @@ loopbacksink_suite (void)
   tcase_add_test (tc, test_format_choice);
   tcase_add_test (tc, test_passthrough_content);
   tcase_add_test (tc, test_pool_in_place);
+  tcase_add_test (tc, test_dmabuf_import);
   tcase_add_test (tc, test_announced_format);
   tcase_add_test (tc, test_announced_caps);
   tcase_add_test (tc, test_jpeg_passthrough);
