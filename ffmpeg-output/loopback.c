@@ -783,9 +783,9 @@ static int wait_writable(AVFormatContext *s)
 /*
  * A buffer to render the next frame into: its index, or an AVERROR. The
  * lowest-numbered free one, after taking back the oldest the device is done
- * with: loopcam's module hands a reader the frame in the reader's buffer of
- * the same number without a copy, and a reader that asked for n buffers has
- * only 0 to n-1. With readers that keep up, every frame goes out in buffer 0.
+ * with. With readers that keep up, every frame then goes out in buffer 0:
+ * one frame of memory is written and read over and over and stays in the
+ * CPU caches, where taking the buffers in turn would sweep through all.
  */
 static int get_buffer(AVFormatContext *s)
 {

@@ -1284,10 +1284,10 @@ lbs_frame_begin (GstLoopbackSink * self, guint8 ** data, gint * index)
 }
 
 /*
- * The lowest-numbered buffer neither queued nor lent, or -1. Low numbers
- * first, because the module hands a reader the frame in its own buffer of
- * the same number without a copy, and a reader that asked for n buffers has
- * only 0 to n-1: with readers that keep up, every frame goes out in buffer 0.
+ * The lowest-numbered buffer neither queued nor lent, or -1. With readers
+ * that keep up, every frame then goes out in buffer 0: one frame of memory
+ * is written and read over and over and stays in the CPU caches, where
+ * taking the buffers in turn would sweep through all of them.
  */
 static gint
 lbs_free_buffer (GstLoopbackSink * self)

@@ -380,8 +380,8 @@ GST_START_TEST (test_passthrough_content)
     if (m == 0) {
       /*
        * The fake device is done with a frame at once, like the module with
-       * readers that keep up: buffer 0 is free again for every frame. A
-       * reader has the module's buffer i only if it asked for more than i.
+       * readers that keep up: buffer 0 is free again for every frame, and
+       * the element uses it rather than taking its 6 buffers in turn.
        */
       for (guint i = 0; i < 9; i++)
         fail_unless_equals_int (gst_harness_push (h, gst_buffer_copy (buf)),
