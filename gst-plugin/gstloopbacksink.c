@@ -245,6 +245,15 @@ struct _GstLoopbackSink
   gboolean dmabuf_mode;
   gboolean dmabuf_off;
   guint64 frames_imported;      /* frames queued as upstream's dmabuf */
+  /*
+   * The input frame that device buffer kept_index (-1: the write() staging
+   * area) still holds, for repeats without rendering it again; compared,
+   * never dereferenced. NULL when that memory has been written since.
+   */
+  GstBuffer *kept_frame;
+  gint kept_index;
+  gsize kept_size;
+  guint64 frames_requeued;      /* repeats queued from kept_index */
   guint8 *staging;              /* write() mode: the frame being written */
   gint wake_fd;                 /* eventfd: unlock() interrupts a wait */
   gint unlocked;                /* atomic: between unlock and unlock_stop */
@@ -1165,6 +1174,7 @@ gst_loopback_sink_io_stop (GstLoopbackSink * self)
   g_clear_pointer (&self->staging, g_free);
   self->use_mmap = FALSE;
   self->dmabuf_mode = FALSE;
+  self->kept_frame = NULL;
 }
 
 static gboolean
@@ -1246,6 +1256,14 @@ lbs_take_back (GstLoopbackSink * self)
   return 0;
 }
 
+/* Memory at @index (-1: the staging area) is about to be written. */
+static void
+lbs_forget_kept (GstLoopbackSink * self, gint index)
+{
+  if (self->kept_index == index)
+    self->kept_frame = NULL;
+}
+
 /*
  * Where to put the next frame: a free device buffer (waiting for one
  * the device has done with when all are queued) or the staging area.
@@ -1261,6 +1279,7 @@ lbs_frame_begin (GstLoopbackSink * self, guint8 ** data, gint * index)
   *index = -1;
   if (!self->use_mmap) {
     *data = self->staging;
+    lbs_forget_kept (self, -1);
     return 0;
   }
   /*
@@ -1276,6 +1295,7 @@ lbs_frame_begin (GstLoopbackSink * self, guint8 ** data, gint * index)
     if (free_index >= 0) {
       *index = free_index;
       *data = self->bufs[free_index].data;
+      lbs_forget_kept (self, free_index);
       return 0;
     }
     if ((err = lbs_poll_out (self)))
@@ -1300,6 +1320,18 @@ lbs_free_buffer (GstLoopbackSink * self)
       index = (gint) i;
   g_mutex_unlock (&self->lend_lock);
   return index;
+}
+
+/* Is device buffer @index neither queued nor lent? */
+static gboolean
+lbs_buffer_is_free (GstLoopbackSink * self, gint index)
+{
+  gboolean is_free;
+
+  g_mutex_lock (&self->lend_lock);
+  is_free = !self->bufs[index].queued && !self->bufs[index].lent;
+  g_mutex_unlock (&self->lend_lock);
+  return is_free;
 }
 
 /* Hands the frame to the device: QBUF (exact bytesused) or one write(). */
@@ -1539,6 +1571,15 @@ lbs_stop_import (GstLoopbackSink * self, const gchar * why)
   return lbs_switch_io (self, FALSE);
 }
 
+/* Device buffer @index (-1: the staging area) now holds @buf's frame. */
+static void
+lbs_keep (GstLoopbackSink * self, GstBuffer * buf, gint index, gsize size)
+{
+  self->kept_frame = buf;
+  self->kept_index = index;
+  self->kept_size = size;
+}
+
 /* Sends one input frame to the device. */
 static gint
 lbs_output_buffer (GstLoopbackSink * self, GstBuffer * buf)
@@ -1547,11 +1588,19 @@ lbs_output_buffer (GstLoopbackSink * self, GstBuffer * buf)
   gsize size = 0, length = 0;
   gint index, err, fd;
 
+  /*
+   * Whatever this frame becomes, the kept one is no longer the last: a
+   * new buffer at a freed one's address must never match it.
+   */
+  self->kept_frame = NULL;
   /* Rendered into device memory already: queue it as it is. */
   if ((index = lbs_lent_buffer (self, buf)) >= 0) {
+    size = GST_VIDEO_INFO_SIZE (&self->out_info);
+    if ((err = lbs_frame_commit (self, index, size)))
+      return err;
     self->frames_in_place++;
-    return lbs_frame_commit (self, index,
-        GST_VIDEO_INFO_SIZE (&self->out_info));
+    lbs_keep (self, buf, index, size);
+    return 0;
   }
   /* A dmabuf in the device's layout: the device takes it as it is. */
   fd = lbs_importable_fd (self, buf, &length);
@@ -1568,7 +1617,34 @@ lbs_output_buffer (GstLoopbackSink * self, GstBuffer * buf)
     return err;
   if ((err = lbs_render_into (self, buf, dst, &size)))
     return err;
-  return lbs_frame_commit (self, index, size);
+  if ((err = lbs_frame_commit (self, index, size)))
+    return err;
+  lbs_keep (self, buf, index, size);
+  return 0;
+}
+
+/*
+ * @buf again, as the keep-alive's repeat: the device buffer that still
+ * holds it is queued once more when the device has given it back, with no
+ * copy and no conversion; otherwise it is rendered anew.
+ */
+static gint
+lbs_output_again (GstLoopbackSink * self, GstBuffer * buf)
+{
+  gint err;
+
+  if (self->kept_frame == buf) {
+    if ((err = lbs_take_back (self)))
+      return err;
+    if (self->kept_frame == buf && (self->kept_index < 0
+            || lbs_buffer_is_free (self, self->kept_index))) {
+      if ((err = lbs_frame_commit (self, self->kept_index, self->kept_size)))
+        return err;
+      self->frames_requeued++;
+      return 0;
+    }
+  }
+  return lbs_output_buffer (self, buf);
 }
 
 /* Sends a whole frame already in the device format to the device. */
@@ -1657,6 +1733,7 @@ gst_loopback_sink_lend_buffer (GstLoopbackSink * self,
     goto out;
 
   db = &self->bufs[index];
+  lbs_forget_kept (self, index);
   loan = g_new (LbsLoan, 1);
   loan->sink = gst_object_ref (self);
   loan->map = lbs_mapping_ref (db->map);
@@ -2352,7 +2429,7 @@ lbs_keepalive_frame (GstLoopbackSink * self, gboolean live)
   if (live || last || !self->placeholder_frame) {
     if (self->last_buffer) {
       GST_DEBUG_OBJECT (self, "keep-alive: last frame again");
-      err = lbs_output_buffer (self, self->last_buffer);
+      err = lbs_output_again (self, self->last_buffer);
     } else if (self->bridge_frame) {
       GST_DEBUG_OBJECT (self, "keep-alive: last frame of the old caps again");
       err = lbs_output_raw (self, self->bridge_frame);
@@ -2504,6 +2581,8 @@ gst_loopback_sink_open_device (GstLoopbackSink * self)
   self->frames_out = 0;
   self->frames_in_place = 0;
   self->frames_imported = 0;
+  self->frames_requeued = 0;
+  self->kept_frame = NULL;
   self->dmabuf_off = FALSE;
   self->last_clock_time = GST_CLOCK_TIME_NONE;
   self->due_time = self->hold_until = GST_CLOCK_TIME_NONE;
@@ -2515,7 +2594,8 @@ gst_loopback_sink_open_device (GstLoopbackSink * self)
     gst_loopback_sink_close (self);
     return FALSE;
   }
-  self->keepalive = g_thread_new ("loopbacksink-keepalive",
+  /* At most 15 characters: GLib 2.74 leaves a longer name unset. */
+  self->keepalive = g_thread_new ("lbs-keepalive",
       gst_loopback_sink_keepalive, self);
   return TRUE;
 }
@@ -2569,8 +2649,9 @@ gst_loopback_sink_close (GstLoopbackSink * self)
   }
   GST_INFO_OBJECT (self, "closed after %" G_GUINT64_FORMAT " frames, %"
       G_GUINT64_FORMAT " of them rendered in place by upstream, %"
-      G_GUINT64_FORMAT " imported as dmabufs", self->frames_out,
-      self->frames_in_place, self->frames_imported);
+      G_GUINT64_FORMAT " imported as dmabufs, %" G_GUINT64_FORMAT
+      " repeats queued again from device memory", self->frames_out,
+      self->frames_in_place, self->frames_imported, self->frames_requeued);
 }
 
 static GstStateChangeReturn

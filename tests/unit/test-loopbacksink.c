@@ -975,6 +975,40 @@ GST_END_TEST;
 /* ------------------------------------------------------------------------ */
 /* Timing: keep-alive on the test clock                                     */
 
+static gchar *closing_line;
+
+/* Keeps the sink's "closed after N frames, M of them rendered in place". */
+static void
+keep_closing_line (GstDebugCategory * category,
+    G_GNUC_UNUSED GstDebugLevel level, G_GNUC_UNUSED const gchar * file,
+    G_GNUC_UNUSED const gchar * function, G_GNUC_UNUSED gint line,
+    G_GNUC_UNUSED GObject * object, GstDebugMessage * message,
+    G_GNUC_UNUSED gpointer user_data)
+{
+  const gchar *text = gst_debug_message_get (message);
+
+  if (g_str_equal (gst_debug_category_get_name (category), "loopbacksink")
+      && g_str_has_prefix (text, "closed after ")) {
+    g_free (closing_line);
+    closing_line = g_strdup (text);
+  }
+}
+
+/* The number right before @what in the closing line (-1: not there). */
+static gint
+closing_count (const gchar * what)
+{
+  const gchar *end = closing_line ? strstr (closing_line, what) : NULL;
+  const gchar *num = end;
+
+  if (!end)
+    return -1;
+  while (num > closing_line && g_ascii_isdigit (num[-1]))
+    num--;
+  return num == end ? -1 : atoi (num);
+}
+
+
 static GstClockTime
 next_wait (GstTestClock * tc)
 {
@@ -1067,6 +1101,8 @@ GST_START_TEST (test_keepalive_clock)
   GstBus *bus;
   GBytes *out;
 
+  gst_debug_set_threshold_for_name ("loopbacksink", GST_LEVEL_INFO);
+  gst_debug_add_log_function (keep_closing_line, NULL, NULL);
   fresh_device (NULL);
   h = start ("device=/fake/output0 placeholder=black", &bus);
   g_object_set (h->element, "sync", TRUE, NULL);  /* the harness turns it off */
@@ -1169,40 +1205,19 @@ GST_START_TEST (test_keepalive_clock)
   g_print ("# checked: PAUSED: %u black placeholder frames in 300 ms\n", n);
   gst_object_unref (tc);
   finish (h, bus);
+  /* The two repeats in the stall: the device buffer holding frame 1 was
+   * free again, and queued as it was. */
+  fail_unless_equals_int (closing_count (" repeats queued again"), 2);
+  g_print ("# checked: the stall's 2 repeats were queued again from the "
+      "device buffer holding the frame, not copied ('%s')\n", closing_line);
+  gst_debug_remove_log_function (keep_closing_line);
+  g_clear_pointer (&closing_line, g_free);
 }
 
 GST_END_TEST;
 
 /* ------------------------------------------------------------------------ */
 /* The pool: matching input is rendered straight into device buffers        */
-
-static gchar *closing_line;
-
-/* Keeps the sink's "closed after N frames, M of them rendered in place". */
-static void
-keep_closing_line (GstDebugCategory * category,
-    G_GNUC_UNUSED GstDebugLevel level, G_GNUC_UNUSED const gchar * file,
-    G_GNUC_UNUSED const gchar * function, G_GNUC_UNUSED gint line,
-    G_GNUC_UNUSED GObject * object, GstDebugMessage * message,
-    G_GNUC_UNUSED gpointer user_data)
-{
-  const gchar *text = gst_debug_message_get (message);
-
-  if (g_str_equal (gst_debug_category_get_name (category), "loopbacksink")
-      && g_str_has_prefix (text, "closed after ")) {
-    g_free (closing_line);
-    closing_line = g_strdup (text);
-  }
-}
-
-/* The frames the closing line says were rendered in place (-1: no line). */
-static gint
-frames_in_place (void)
-{
-  const gchar *of = closing_line ? strstr (closing_line, " frames, ") : NULL;
-
-  return of ? atoi (of + strlen (" frames, ")) : -1;
-}
 
 /* The pool the sink offers for @caps_str, or NULL. */
 static GstBufferPool *
@@ -1278,8 +1293,8 @@ GST_START_TEST (test_pool_in_place)
   fail_unless (gst_buffer_pool_set_active (pool, FALSE));
   gst_object_unref (pool);
   finish (h, bus);
-  fail_unless (frames_in_place () >= 8, "pool buffers were copied: '%s'",
-      closing_line);
+  fail_unless (closing_count (" of them rendered in place") >= 8,
+      "pool buffers were copied: '%s'", closing_line);
   g_print ("# checked: pool offered for I420 64x48 into YU12 64x48: 8 frames "
       "rendered in place arrive byte for byte ('%s'); none offered for "
       "RGB that is converted; a lent buffer stays writable across a format "
@@ -1298,7 +1313,7 @@ GST_START_TEST (test_pool_in_place)
   }
   fail_unless (wait_frames (8));
   finish (h, bus);
-  fail_unless_equals_int (frames_in_place (), 0);
+  fail_unless_equals_int (closing_count (" of them rendered in place"), 0);
   g_print ("# checked: the same frames in system memory: '%s'\n",
       closing_line);
 
@@ -1310,21 +1325,6 @@ GST_END_TEST;
 
 /* ------------------------------------------------------------------------ */
 /* DMABUF import: upstream's dmabufs are queued as they are                 */
-
-/* The frames the closing line says were imported as dmabufs (-1: none). */
-static gint
-frames_imported (void)
-{
-  const gchar *end = closing_line ? strstr (closing_line,
-      " imported as dmabufs") : NULL;
-  const gchar *num = end;
-
-  if (!end)
-    return -1;
-  while (num > closing_line && g_ascii_isdigit (num[-1]))
-    num--;
-  return atoi (num);
-}
 
 /*
  * A frame in a dmabuf-backed GstMemory (a memfd, which the fake device maps
@@ -1408,7 +1408,7 @@ GST_START_TEST (test_dmabuf_import)
   fail_unless (wait_frames (8));
   fail_unless (last_frame_is (size, 1));
   finish (h, bus);
-  fail_unless_equals_int (frames_imported (), 6);
+  fail_unless_equals_int (closing_count (" imported as dmabufs"), 6);
   g_print ("# checked: then a frame in system memory and a dmabuf again: "
       "both copied into MMAP buffers, byte for byte ('%s')\n", closing_line);
 

@@ -27,7 +27,8 @@
 #    frames of the format the device shows, at 30/s; v4l2src and
 #    ffmpeg -f v4l2 read them too.
 # 6. A source that stalls for 3 s (lc-gst-feed closes a valve): readers go
-#    on getting frames at the rate, no gap over 3 frame intervals.
+#    on getting frames at the rate, no gap over 3 frame intervals; the
+#    repeats are the device buffer with the last frame queued again.
 # 7. Caps change mid-stream: into a fixed device format, readers see no
 #    change and no gap; with nothing fixed, the device format follows (the
 #    kernel's SOURCE_CHANGE to streaming readers is format-change's case).
@@ -261,11 +262,16 @@ lc_info "6. the source stalls for 3 s"
 lc_check "announce YU12:320x240@30 through sysfs" sh -c "echo YU12:320x240@30 >$SYS/format"
 consume stall -c none -n 0 -t 7 --expect-format YU12:320x240 --wait-format-ms 20000 \
 	--min-fps 27 --max-gap-us $GAP_US
-bg_start feed-stall timeout 60 "$FEED" --device $OUT --caps I420:320x240 --seconds 8 \
-	--stall-at 2 --stall-s 3
+bg_start feed-stall env GST_DEBUG=loopbacksink:4 GST_DEBUG_NO_COLOR=1 timeout 60 \
+	"$FEED" --device $OUT --caps I420:320x240 --seconds 8 --stall-at 2 --stall-s 3
 wait_readers $CAP 1
 lc_check "lc-gst-feed: live source, valve closed for 3 s, no pipeline error" bg_wait feed-stall
 reader_ok stall "a reader across the 3 s stall: >= 27 frames/s, no gap over $GAP_US us"
+# The repeats need no copy: the device buffer with the last frame is back.
+requeued=$(sed -n 's/.*, \([0-9]*\) repeats queued again from device memory.*/\1/p' \
+	"$LOGS/feed-stall.log" | tail -n 1)
+lc_check "at least 45 of the stall's ~90 repeats queued again from device memory, not copied (${requeued:-none logged})" \
+	sh -c "[ -n '$requeued' ] && [ '$requeued' -ge 45 ]"
 
 lc_info "7. caps change mid-stream"
 lc_check "fix YUYV:640x480@30 through sysfs" sh -c "echo YUYV:640x480@30 >$SYS/format"
