@@ -82,6 +82,7 @@
 #include <sys/ioctl.h>
 #include <sys/eventfd.h>
 #include <sys/mman.h>
+#include <sys/timerfd.h>
 #include <unistd.h>
 
 #include <linux/v4l2loopback.h>
@@ -270,6 +271,12 @@ struct _GstLoopbackSink
   GstClockTime hold_until;      /* no repeat before, for that frame */
   guint gen;                    /* bumped on every frame and wake-up */
   GstClockID wait_id;
+  /*
+   * On a system clock the keep-alive sleeps on this timerfd (monotonic),
+   * and each frame moves it on instead of waking the thread; -1: none.
+   */
+  gint timer_fd;
+  gboolean timer_waiting;       /* the keep-alive sleeps on timer_fd */
   GstClockTime last_clock_time; /* clock time of the last frame out */
   gint64 last_mono_time;        /* monotonic time of the last frame out */
   GstBuffer *last_buffer;       /* last input frame, in in_info */
@@ -2293,6 +2300,20 @@ gst_loopback_sink_propose_allocation (GstBaseSink * bsink, GstQuery * query)
 /* ------------------------------------------------------------------------ */
 /* Rendering and the keep-alive                                             */
 
+/* The keep-alive's timer fires @delay from now (0: at once). */
+static void
+lbs_arm_timer (GstLoopbackSink * self, GstClockTime delay)
+{
+  struct itimerspec when = {
+    /* An all-zero it_value would disarm it: 1 ns is "at once". */
+    .it_value.tv_sec = delay / GST_SECOND,
+    .it_value.tv_nsec = MAX (delay % GST_SECOND, delay ? 0 : 1),
+  };
+
+  if (timerfd_settime (self->timer_fd, 0, &when, NULL) < 0)
+    GST_WARNING_OBJECT (self, "timerfd_settime: %s", g_strerror (errno));
+}
+
 /* Wakes the keep-alive to look at the state again (lock held). */
 static void
 lbs_wake (GstLoopbackSink * self)
@@ -2300,6 +2321,8 @@ lbs_wake (GstLoopbackSink * self)
   self->gen++;
   if (self->wait_id)
     gst_clock_id_unschedule (self->wait_id);
+  if (self->timer_waiting)
+    lbs_arm_timer (self, 0);
   g_cond_broadcast (&self->cond);
 }
 
@@ -2314,6 +2337,32 @@ lbs_clock_now (GstLoopbackSink * self)
     gst_object_unref (clock);
   }
   return now;
+}
+
+/*
+ * Is the next frame already waiting on the clock to be shown about @now
+ * (within a quarter interval either way)? Then the keep-alive holds back:
+ * a repeat would double a frame that is merely being shown a little late.
+ * A frame that upstream has not delivered yet is a stall, and gets no grace.
+ */
+static gboolean
+lbs_frame_waiting (GstLoopbackSink * self, GstClockTime now)
+{
+  GstClockTime grace = self->interval / 4;
+
+  return GST_CLOCK_TIME_IS_VALID (self->due_time)
+      && self->due_time <= now + grace && now < self->due_time + grace;
+}
+
+/* When the keep-alive repeats the last frame, unless a frame comes first. */
+static GstClockTime
+lbs_repeat_deadline (GstLoopbackSink * self)
+{
+  GstClockTime deadline = self->last_clock_time + self->interval;
+
+  if (GST_CLOCK_TIME_IS_VALID (self->hold_until))
+    deadline = MAX (deadline, self->hold_until);
+  return deadline;
 }
 
 static GstFlowReturn
@@ -2344,6 +2393,19 @@ gst_loopback_sink_prepare (GstBaseSink * bsink, GstBuffer * buf)
   }
   g_mutex_lock (&self->lock);
   self->due_time = due;
+  /*
+   * A frame due about when the repeat is: hold the repeat back now, as the
+   * keep-alive would at its deadline, rather than wake it to find out.
+   */
+  if (self->timer_waiting && lbs_frame_waiting (self,
+          lbs_repeat_deadline (self))) {
+    GstClockTime now = lbs_clock_now (self);
+
+    self->hold_until = due + self->interval / 4;
+    if (GST_CLOCK_TIME_IS_VALID (now))
+      lbs_arm_timer (self, self->hold_until > now ?
+          self->hold_until - now : 0);
+  }
   g_mutex_unlock (&self->lock);
   return GST_FLOW_OK;
 }
@@ -2404,6 +2466,8 @@ gst_loopback_sink_show_frame (GstVideoSink * vsink, GstBuffer * buf)
     self->hold_until = GST_CLOCK_TIME_NONE;
     self->gen++;
     g_cond_broadcast (&self->cond);     /* a keep-alive may wait for one */
+    if (self->timer_waiting)
+      lbs_arm_timer (self, self->interval);     /* the repeat moves on */
   }
   if (err) {
     gst_loopback_sink_device_error (self, self->use_mmap
@@ -2449,18 +2513,48 @@ lbs_keepalive_frame (GstLoopbackSink * self, gboolean live)
 }
 
 /*
- * Is the next frame already waiting on the clock to be shown about @now
- * (within a quarter interval either way)? Then the keep-alive holds back:
- * a repeat would double a frame that is merely being shown a little late.
- * A frame that upstream has not delivered yet is a stall, and gets no grace.
+ * Sleeps until @clock reaches @deadline or lbs_wake(), with the lock held
+ * around it; FALSE when woken before. A system clock (the usual pipeline
+ * clock) runs at the monotonic clock's rate: the sleep is on the timerfd,
+ * which each frame moves on (show_frame, prepare) without waking this
+ * thread, so it sleeps through a stream whose frames come in time. Other
+ * clocks (a test clock) are waited on with a clock id, which wakes this
+ * thread at every deadline a frame has since moved.
  */
 static gboolean
-lbs_frame_waiting (GstLoopbackSink * self, GstClockTime now)
+lbs_wait_deadline (GstLoopbackSink * self, GstClock * clock,
+    GstClockTime deadline)
 {
-  GstClockTime grace = self->interval / 4;
+  GstClockReturn ret;
+  GstClockID id;
 
-  return GST_CLOCK_TIME_IS_VALID (self->due_time)
-      && self->due_time <= now + grace && now < self->due_time + grace;
+  if (self->timer_fd >= 0 && GST_IS_SYSTEM_CLOCK (clock)) {
+    struct pollfd pfd = {.fd = self->timer_fd,.events = POLLIN };
+    GstClockTime now = gst_clock_get_time (clock);
+    guint64 expired;
+
+    if (now >= deadline)
+      return TRUE;
+    lbs_arm_timer (self, deadline - now);
+    self->timer_waiting = TRUE;
+    g_mutex_unlock (&self->lock);
+    while (poll (&pfd, 1, -1) < 0 && errno == EINTR)
+      continue;
+    g_mutex_lock (&self->lock);
+    self->timer_waiting = FALSE;
+    /* Non-blocking: clears the expiry, if a new arming has not. */
+    if (read (self->timer_fd, &expired, sizeof (expired)) < 0
+        && errno != EAGAIN)
+      GST_WARNING_OBJECT (self, "timerfd read: %s", g_strerror (errno));
+    return gst_clock_get_time (clock) >= deadline;
+  }
+  id = self->wait_id = gst_clock_new_single_shot_id (clock, deadline);
+  g_mutex_unlock (&self->lock);
+  ret = gst_clock_id_wait (id, NULL);
+  g_mutex_lock (&self->lock);
+  self->wait_id = NULL;
+  gst_clock_id_unref (id);
+  return ret != GST_CLOCK_UNSCHEDULED;
 }
 
 /*
@@ -2490,21 +2584,15 @@ gst_loopback_sink_keepalive (gpointer data)
     clock = self->playing ? gst_element_get_clock (GST_ELEMENT (self)) : NULL;
     if (clock) {
       GstClockTime deadline;
-      GstClockReturn ret;
-      GstClockID id;
+      gboolean reached;
 
       if (!GST_CLOCK_TIME_IS_VALID (self->last_clock_time))
         self->last_clock_time = gst_clock_get_time (clock);
-      deadline = self->last_clock_time + self->interval;
-      if (GST_CLOCK_TIME_IS_VALID (self->hold_until))
-        deadline = MAX (deadline, self->hold_until);
-      id = self->wait_id = gst_clock_new_single_shot_id (clock, deadline);
-      g_mutex_unlock (&self->lock);
-      ret = gst_clock_id_wait (id, NULL);
-      g_mutex_lock (&self->lock);
-      self->wait_id = NULL;
-      gst_clock_id_unref (id);
-      if (ret == GST_CLOCK_UNSCHEDULED || gen != self->gen || self->quit) {
+      deadline = lbs_repeat_deadline (self);
+      reached = lbs_wait_deadline (self, clock, deadline);
+      GST_LOG_OBJECT (self, "keep-alive woke%s", reached ? " at the deadline"
+          : " early");
+      if (!reached || gen != self->gen || self->quit) {
         gst_object_unref (clock);
         continue;
       }
@@ -2792,6 +2880,8 @@ gst_loopback_sink_finalize (GObject * object)
   g_mutex_clear (&self->lend_lock);
   g_cond_clear (&self->cond);
   close (self->wake_fd);
+  if (self->timer_fd >= 0)
+    close (self->timer_fd);
   G_OBJECT_CLASS (parent_class)->finalize (object);
 }
 
@@ -2813,6 +2903,10 @@ gst_loopback_sink_init (GstLoopbackSink * self)
   g_cond_init (&self->cond);
   self->wake_fd = eventfd (0, EFD_CLOEXEC | EFD_NONBLOCK);
   g_assert (self->wake_fd >= 0);
+  self->timer_fd = timerfd_create (CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
+  if (self->timer_fd < 0)
+    GST_WARNING_OBJECT (self, "timerfd_create: %s: the keep-alive waits on "
+        "clock ids", g_strerror (errno));
 
   gst_base_sink_set_sync (GST_BASE_SINK (self), TRUE);
   gst_base_sink_set_qos_enabled (GST_BASE_SINK (self), TRUE);

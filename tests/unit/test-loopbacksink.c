@@ -1216,6 +1216,97 @@ GST_START_TEST (test_keepalive_clock)
 
 GST_END_TEST;
 
+/* Counts the keep-alive's wake-ups on the pipeline clock. */
+static gint keepalive_wakeups;
+
+static void
+count_wakeups (GstDebugCategory * category,
+    G_GNUC_UNUSED GstDebugLevel level, G_GNUC_UNUSED const gchar * file,
+    G_GNUC_UNUSED const gchar * function, G_GNUC_UNUSED gint line,
+    G_GNUC_UNUSED GObject * object, GstDebugMessage * message,
+    G_GNUC_UNUSED gpointer user_data)
+{
+  if (g_str_equal (gst_debug_category_get_name (category), "loopbacksink")
+      && g_str_has_prefix (gst_debug_message_get (message),
+          "keep-alive woke"))
+    g_atomic_int_inc (&keepalive_wakeups);
+}
+
+/*
+ * On the system clock, in real time: frames that come in time never wake
+ * the keep-alive (its timer moves on with each one); a stall still gets
+ * the last frame again at the frame rate.
+ */
+GST_START_TEST (test_keepalive_system_clock)
+{
+  static const guint8 fill[4] = { 90, 200, 30, 0 };
+  const gchar *caps = "video/x-raw, format=I420, width=64, height=48, "
+      "framerate=30/1";
+  const GstClockTime frame = gst_util_uint64_scale (GST_SECOND, 1, 30);
+  const guint n_frames = 30;
+  gint woke_flowing, woke_stalled;
+  guint repeats;
+  GstClockTime t0;
+  GstClock *clock;
+  GstHarness *h;
+  GstBus *bus;
+
+  gst_debug_set_threshold_for_name ("loopbacksink", GST_LEVEL_LOG);
+  gst_debug_add_log_function (count_wakeups, NULL, NULL);
+  fresh_device (NULL);
+  h = start ("device=/fake/output0 placeholder=black", &bus);
+  g_object_set (h->element, "sync", TRUE, NULL);
+  gst_harness_use_systemclock (h);
+  gst_harness_set_src_caps_str (h, caps);
+
+  /*
+   * Each push returns when the sink has shown the frame, on time: the
+   * first is due 50 ms from now in running time (the pipeline has run
+   * since the harness started it; earlier frames would be late, dropped).
+   */
+  clock = gst_element_get_clock (h->element);
+  fail_unless (clock != NULL);
+  t0 = gst_clock_get_time (clock) - gst_element_get_base_time (h->element)
+      + 50 * GST_MSECOND;
+  gst_object_unref (clock);
+  fail_unless_equals_int (gst_harness_push (h, frame_at (caps, fill, t0)),
+      GST_FLOW_OK);
+  /* (Shown at preroll, repeated while it waited: the count starts here.) */
+  repeats = frames_received ();
+  g_atomic_int_set (&keepalive_wakeups, 0);
+  for (guint i = 1; i < n_frames; i++)
+    fail_unless_equals_int (gst_harness_push (h, frame_at (caps, fill,
+                t0 + i * frame)), GST_FLOW_OK);
+  woke_flowing = g_atomic_int_get (&keepalive_wakeups);
+  repeats = frames_received () - repeats - (n_frames - 1);
+  /*
+   * Waiting on a clock id, the keep-alive woke once a frame or more (its
+   * deadline and the next frame are due together); a busy machine may
+   * make a frame or two late enough for a real repeat.
+   */
+  fail_unless (woke_flowing <= 4, "keep-alive woke %d times while %u frames "
+      "came in time", woke_flowing, n_frames - 1);
+  fail_unless (repeats <= 2, "%u repeats while frames came in time", repeats);
+  g_print ("# checked: system clock: %u frames in time woke the keep-alive "
+      "%d times (a clock-id wait wakes at least once a frame), %u repeats\n",
+      n_frames - 1, woke_flowing, repeats);
+
+  /* Upstream stalls for 300 ms: about 9 repeats, the frame rate. */
+  g_atomic_int_set (&keepalive_wakeups, 0);
+  repeats = frames_received ();
+  g_usleep (300 * 1000);
+  repeats = frames_received () - repeats;
+  woke_stalled = g_atomic_int_get (&keepalive_wakeups);
+  fail_unless (repeats >= 6 && repeats <= 11, "%u repeats in a 300 ms stall, "
+      "want about 9", repeats);
+  g_print ("# checked: system clock: a 300 ms stall got %u repeats (%d "
+      "wake-ups)\n", repeats, woke_stalled);
+  finish (h, bus);
+  gst_debug_remove_log_function (count_wakeups);
+}
+
+GST_END_TEST;
+
 /* ------------------------------------------------------------------------ */
 /* The pool: matching input is rendered straight into device buffers        */
 
@@ -1464,6 +1555,7 @@ loopbacksink_suite (void)
   tcase_add_test (tc, test_colorimetry);
   tcase_add_test (tc, test_busy);
   tcase_add_test (tc, test_keepalive_clock);
+  tcase_add_test (tc, test_keepalive_system_clock);
   return s;
 }
 
