@@ -30,11 +30,13 @@
  * Frames are shown on the pipeline clock. When upstream stalls, the last
  * frame is repeated at the device frame rate: one interval after it, then
  * every interval. A next frame that already waits to be shown then gets a
- * quarter interval before it would be doubled. After EOS and while the
- * element is PAUSED or READY, readers get #GstLoopbackSink:placeholder, so
- * they never see the camera stop until the element goes to NULL. When the
- * input caps change but the device format stays, the last frame is repeated
- * until the first in the new caps comes.
+ * quarter interval before it would be doubled. A repeat queues the device
+ * buffer that still holds the frame again when the device has given it
+ * back, with no copy. After EOS and while the element is PAUSED or READY,
+ * readers get #GstLoopbackSink:placeholder, so they never see the camera
+ * stop until the element goes to NULL. When the input caps change but the
+ * device format stays, the last frame is repeated until the first in the
+ * new caps comes.
  *
  * Frames go into the device's memory-mapped buffers. When the input is
  * already in the device's format, size and layout, the element offers
