@@ -26,6 +26,10 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+/* The caps most tests feed: small, and a format the device takes as is. */
+#define I420_64X48 \
+  "video/x-raw, format=I420, width=64, height=48, framerate=30/1"
+
 static gchar *tmp_dir;
 static pid_t tmp_owner;         /* check forks: only the parent cleans up */
 
@@ -336,8 +340,7 @@ GST_END_TEST;
 
 GST_START_TEST (test_passthrough_content)
 {
-  const gchar *caps = "video/x-raw, format=I420, width=64, height=48, "
-      "framerate=30/1";
+  const gchar *caps = I420_64X48;
   const gchar *modes[] = { "mmap", "rw" };
 
   for (guint m = 0; m < G_N_ELEMENTS (modes); m++) {
@@ -605,8 +608,7 @@ GST_END_TEST;
 GST_START_TEST (test_placeholder_image)
 {
   static const guint8 fill[4] = { 100, 128, 128, 0 };
-  const gchar *caps = "video/x-raw, format=I420, width=64, height=48, "
-      "framerate=30/1";
+  const gchar *caps = I420_64X48;
   gchar *png = tmp_path ("white.png"), *launch, *props;
   GstElement *enc;
   GstHarness *h;
@@ -665,8 +667,7 @@ GST_END_TEST;
 GST_START_TEST (test_renegotiation)
 {
   static const guint8 fill[4] = { 100, 100, 100, 100 };
-  const gchar *a = "video/x-raw, format=I420, width=64, height=48, "
-      "framerate=30/1";
+  const gchar *a = I420_64X48;
   const gchar *b = "video/x-raw, format=NV12, width=32, height=24, "
       "framerate=15/1";
   GstHarness *h;
@@ -772,8 +773,7 @@ GST_END_TEST;
 GST_START_TEST (test_busy)
 {
   static const guint8 fill[4] = { 1, 2, 3, 4 };
-  const gchar *caps = "video/x-raw, format=I420, width=64, height=48, "
-      "framerate=30/1";
+  const gchar *caps = I420_64X48;
   GstHarness *h;
   GstBus *bus;
   GError *err;
@@ -814,8 +814,7 @@ frames_of (const gchar * node)
 GST_START_TEST (test_create_device)
 {
   static const guint8 fill[4] = { 50, 128, 128, 0 };
-  const gchar *caps = "video/x-raw, format=I420, width=64, height=48, "
-      "framerate=30/1";
+  const gchar *caps = I420_64X48;
   GstElement *e;
   GstHarness *h;
   GstBus *bus;
@@ -880,8 +879,7 @@ GST_END_TEST;
 GST_START_TEST (test_write_fallback)
 {
   static const guint8 fill[4] = { 70, 128, 128, 0 };
-  const gchar *caps = "video/x-raw, format=I420, width=64, height=48, "
-      "framerate=30/1";
+  const gchar *caps = I420_64X48;
   GstStructure *msg;
   GstHarness *h;
   GstBus *bus;
@@ -976,8 +974,12 @@ GST_END_TEST;
 /* Timing: keep-alive on the test clock                                     */
 
 static gchar *closing_line;
+static gint keepalive_wakeups;  /* atomic */
 
-/* Keeps the sink's "closed after N frames, M of them rendered in place". */
+/*
+ * Keeps the sink's "closed after N frames, M of them rendered in place"
+ * and counts the keep-alive's wake-ups on the pipeline clock (at LOG).
+ */
 static void
 keep_closing_line (GstDebugCategory * category,
     G_GNUC_UNUSED GstDebugLevel level, G_GNUC_UNUSED const gchar * file,
@@ -987,11 +989,29 @@ keep_closing_line (GstDebugCategory * category,
 {
   const gchar *text = gst_debug_message_get (message);
 
-  if (g_str_equal (gst_debug_category_get_name (category), "loopbacksink")
-      && g_str_has_prefix (text, "closed after ")) {
+  if (!g_str_equal (gst_debug_category_get_name (category), "loopbacksink"))
+    return;
+  if (g_str_has_prefix (text, "closed after ")) {
     g_free (closing_line);
     closing_line = g_strdup (text);
+  } else if (g_str_has_prefix (text, "keep-alive woke")) {
+    g_atomic_int_inc (&keepalive_wakeups);
   }
+}
+
+/* From here on the sink logs at INFO, and its closing line is kept. */
+static void
+watch_closing_line (void)
+{
+  gst_debug_set_threshold_for_name ("loopbacksink", GST_LEVEL_INFO);
+  gst_debug_add_log_function (keep_closing_line, NULL, NULL);
+}
+
+static void
+unwatch_closing_line (void)
+{
+  gst_debug_remove_log_function (keep_closing_line);
+  g_clear_pointer (&closing_line, g_free);
 }
 
 /* The number right before @what in the closing line (-1: not there). */
@@ -1087,8 +1107,7 @@ frame_at (const gchar * caps, const guint8 fill[4], GstClockTime pts)
 GST_START_TEST (test_keepalive_clock)
 {
   static const guint8 fill[4] = { 180, 60, 60, 0 };
-  const gchar *caps = "video/x-raw, format=I420, width=64, height=48, "
-      "framerate=30/1";
+  const gchar *caps = I420_64X48;
   const GstClockTime frame = gst_util_uint64_scale (GST_SECOND, 1, 30);
   const GstClockTime late = frame + frame / 8;  /* pts of frame 1 */
   GstClockTime times[2] = { 0, 0 }, t = 0;
@@ -1101,8 +1120,7 @@ GST_START_TEST (test_keepalive_clock)
   GstBus *bus;
   GBytes *out;
 
-  gst_debug_set_threshold_for_name ("loopbacksink", GST_LEVEL_INFO);
-  gst_debug_add_log_function (keep_closing_line, NULL, NULL);
+  watch_closing_line ();
   fresh_device (NULL);
   h = start ("device=/fake/output0 placeholder=black", &bus);
   g_object_set (h->element, "sync", TRUE, NULL);  /* the harness turns it off */
@@ -1210,27 +1228,10 @@ GST_START_TEST (test_keepalive_clock)
   fail_unless_equals_int (closing_count (" repeats queued again"), 2);
   g_print ("# checked: the stall's 2 repeats were queued again from the "
       "device buffer holding the frame, not copied ('%s')\n", closing_line);
-  gst_debug_remove_log_function (keep_closing_line);
-  g_clear_pointer (&closing_line, g_free);
+  unwatch_closing_line ();
 }
 
 GST_END_TEST;
-
-/* Counts the keep-alive's wake-ups on the pipeline clock. */
-static gint keepalive_wakeups;
-
-static void
-count_wakeups (GstDebugCategory * category,
-    G_GNUC_UNUSED GstDebugLevel level, G_GNUC_UNUSED const gchar * file,
-    G_GNUC_UNUSED const gchar * function, G_GNUC_UNUSED gint line,
-    G_GNUC_UNUSED GObject * object, GstDebugMessage * message,
-    G_GNUC_UNUSED gpointer user_data)
-{
-  if (g_str_equal (gst_debug_category_get_name (category), "loopbacksink")
-      && g_str_has_prefix (gst_debug_message_get (message),
-          "keep-alive woke"))
-    g_atomic_int_inc (&keepalive_wakeups);
-}
 
 /*
  * On the system clock, in real time: frames that come in time never wake
@@ -1240,8 +1241,7 @@ count_wakeups (GstDebugCategory * category,
 GST_START_TEST (test_keepalive_system_clock)
 {
   static const guint8 fill[4] = { 90, 200, 30, 0 };
-  const gchar *caps = "video/x-raw, format=I420, width=64, height=48, "
-      "framerate=30/1";
+  const gchar *caps = I420_64X48;
   const GstClockTime frame = gst_util_uint64_scale (GST_SECOND, 1, 30);
   const guint n_frames = 30;
   gint woke_flowing, woke_stalled;
@@ -1251,8 +1251,8 @@ GST_START_TEST (test_keepalive_system_clock)
   GstHarness *h;
   GstBus *bus;
 
+  watch_closing_line ();
   gst_debug_set_threshold_for_name ("loopbacksink", GST_LEVEL_LOG);
-  gst_debug_add_log_function (count_wakeups, NULL, NULL);
   fresh_device (NULL);
   h = start ("device=/fake/output0 placeholder=black", &bus);
   g_object_set (h->element, "sync", TRUE, NULL);
@@ -1302,7 +1302,7 @@ GST_START_TEST (test_keepalive_system_clock)
   g_print ("# checked: system clock: a 300 ms stall got %u repeats (%d "
       "wake-ups)\n", repeats, woke_stalled);
   finish (h, bus);
-  gst_debug_remove_log_function (count_wakeups);
+  unwatch_closing_line ();
 }
 
 GST_END_TEST;
@@ -1328,8 +1328,7 @@ offered_pool (GstHarness * h, const gchar * caps_str)
 
 GST_START_TEST (test_pool_in_place)
 {
-  const gchar *caps = "video/x-raw, format=I420, width=64, height=48, "
-      "framerate=30/1";
+  const gchar *caps = I420_64X48;
   const gsize size = 64 * 48 * 3 / 2;
   GstBuffer *stale = NULL;
   GstBufferPool *pool;
@@ -1337,8 +1336,7 @@ GST_START_TEST (test_pool_in_place)
   GstMapInfo map;
   GstBus *bus;
 
-  gst_debug_set_threshold_for_name ("loopbacksink", GST_LEVEL_INFO);
-  gst_debug_add_log_function (keep_closing_line, NULL, NULL);
+  watch_closing_line ();
 
   /* Buffers from the offered pool: 8 frames, byte for byte, none copied. */
   fresh_device (NULL);
@@ -1408,8 +1406,7 @@ GST_START_TEST (test_pool_in_place)
   g_print ("# checked: the same frames in system memory: '%s'\n",
       closing_line);
 
-  gst_debug_remove_log_function (keep_closing_line);
-  g_clear_pointer (&closing_line, g_free);
+  unwatch_closing_line ();
 }
 
 GST_END_TEST;
@@ -1453,8 +1450,7 @@ last_frame_is (gsize size, guint n)
 
 GST_START_TEST (test_dmabuf_import)
 {
-  const gchar *caps = "video/x-raw, format=I420, width=64, height=48, "
-      "framerate=30/1";
+  const gchar *caps = I420_64X48;
   const gsize size = 64 * 48 * 3 / 2;
   GstAllocator *alloc = gst_dmabuf_allocator_new ();
   GstBuffer *frames[3], *sysmem;
@@ -1462,8 +1458,7 @@ GST_START_TEST (test_dmabuf_import)
   GstHarness *h;
   GstBus *bus;
 
-  gst_debug_set_threshold_for_name ("loopbacksink", GST_LEVEL_INFO);
-  gst_debug_add_log_function (keep_closing_line, NULL, NULL);
+  watch_closing_line ();
   fresh_device (NULL);
   h = start ("device=/fake/output0 sync=false", &bus);
   gst_harness_set_src_caps_str (h, caps);
@@ -1506,8 +1501,7 @@ GST_START_TEST (test_dmabuf_import)
   for (guint n = 0; n < 3; n++)
     gst_buffer_unref (frames[n]);
   gst_object_unref (alloc);
-  gst_debug_remove_log_function (keep_closing_line);
-  g_clear_pointer (&closing_line, g_free);
+  unwatch_closing_line ();
 }
 
 GST_END_TEST;
