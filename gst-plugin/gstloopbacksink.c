@@ -1318,6 +1318,13 @@ lbs_frame_begin (GstLoopbackSink * self, guint8 ** data, gint * index)
  * is written and read over and over and stays in the CPU caches, where
  * taking the buffers in turn would sweep through all of them.
  */
+/* Device buffer @index is neither queued nor lent (lend_lock held). */
+static gboolean
+lbs_buffer_unused (GstLoopbackSink * self, guint index)
+{
+  return !self->bufs[index].queued && !self->bufs[index].lent;
+}
+
 static gint
 lbs_free_buffer (GstLoopbackSink * self)
 {
@@ -1325,7 +1332,7 @@ lbs_free_buffer (GstLoopbackSink * self)
 
   g_mutex_lock (&self->lend_lock);
   for (guint i = 0; i < self->n_bufs && index < 0; i++)
-    if (!self->bufs[i].queued && !self->bufs[i].lent)
+    if (lbs_buffer_unused (self, i))
       index = (gint) i;
   g_mutex_unlock (&self->lend_lock);
   return index;
@@ -1338,7 +1345,7 @@ lbs_buffer_is_free (GstLoopbackSink * self, gint index)
   gboolean is_free;
 
   g_mutex_lock (&self->lend_lock);
-  is_free = !self->bufs[index].queued && !self->bufs[index].lent;
+  is_free = lbs_buffer_unused (self, (guint) index);
   g_mutex_unlock (&self->lend_lock);
   return is_free;
 }
@@ -2356,6 +2363,13 @@ lbs_frame_waiting (GstLoopbackSink * self, GstClockTime now)
       && self->due_time <= now + grace && now < self->due_time + grace;
 }
 
+/* The waiting frame gets a quarter interval before a repeat doubles it. */
+static void
+lbs_hold_for_waiting_frame (GstLoopbackSink * self)
+{
+  self->hold_until = self->due_time + self->interval / 4;
+}
+
 /* When the keep-alive repeats the last frame, unless a frame comes first. */
 static GstClockTime
 lbs_repeat_deadline (GstLoopbackSink * self)
@@ -2403,7 +2417,7 @@ gst_loopback_sink_prepare (GstBaseSink * bsink, GstBuffer * buf)
           lbs_repeat_deadline (self))) {
     GstClockTime now = lbs_clock_now (self);
 
-    self->hold_until = due + self->interval / 4;
+    lbs_hold_for_waiting_frame (self);
     if (GST_CLOCK_TIME_IS_VALID (now))
       lbs_arm_timer (self, self->hold_until > now ?
           self->hold_until - now : 0);
@@ -2600,7 +2614,7 @@ gst_loopback_sink_keepalive (gpointer data)
       }
       if (live && lbs_frame_waiting (self, gst_clock_get_time (clock))) {
         gst_object_unref (clock);
-        self->hold_until = self->due_time + self->interval / 4;
+        lbs_hold_for_waiting_frame (self);
         continue;
       }
       gst_object_unref (clock);
