@@ -257,7 +257,8 @@ static int loopcam_register_node(struct loopcam_device *dev, unsigned int i,
 	vdev->fops = &loopcam_fops;
 	vdev->ioctl_ops = &loopcam_ioctl_ops;
 	vdev->release = video_device_release_empty;
-	vdev->lock = &dev->lock;
+	/* loopcam_ioctl() locks: DQBUF must not wait for the device lock. */
+	vdev->lock = NULL;
 	vdev->ctrl_handler = &dev->ctrl_handler;
 	vdev->dev.groups = loopcam_node_groups;
 	switch (kind) {

@@ -6,8 +6,9 @@
  * allows. Allocating buffers on (or streaming with) the OUTPUT queue makes
  * it the producer (at most one per device); on the CAPTURE queue, a reader.
  * On a combined node one handle may be both, like a mem2mem device: the
- * CAPTURE buffers' mmap offsets then start at %LOOPCAM_CAP_MMAP_BASE. The
- * V4L2 core calls every ioctl here with loopcam_device.lock held.
+ * CAPTURE buffers' mmap offsets then start at %LOOPCAM_CAP_MMAP_BASE.
+ * loopcam_ioctl() calls every ioctl here with the handle's lock and
+ * loopcam_device.lock held, except DQBUF (see loopcam.h).
  */
 
 #include <linux/poll.h>
@@ -573,15 +574,46 @@ static int loopcam_qbuf(struct file *file, void *priv, struct v4l2_buffer *b)
 	return loopcam_buf_result(file, b, vb2_qbuf(q, NULL, b));
 }
 
+/*
+ * The queue a DQBUF of @type is for, when this handle has buffers there:
+ * then it holds the role the queue implies (loopcam_release_if_idle()
+ * gives it up only with the buffers), and only the handle's lock is
+ * needed. NULL otherwise.
+ */
+static struct vb2_queue *loopcam_busy_queue(struct loopcam_fh *lfh, u32 type)
+{
+	if (loopcam_is_output(type)) {
+		if (lfh->node->kind != LOOPCAM_NODE_CAPTURE &&
+		    vb2_is_busy(&lfh->out_queue))
+			return &lfh->out_queue;
+	} else if (type == V4L2_BUF_TYPE_VIDEO_CAPTURE) {
+		if (lfh->node->kind != LOOPCAM_NODE_OUTPUT &&
+		    vb2_is_busy(&lfh->cap_queue))
+			return &lfh->cap_queue;
+	}
+	return NULL;
+}
+
+/* Called with the handle's lock only: a reader may sleep here. */
 static int loopcam_dqbuf(struct file *file, void *priv, struct v4l2_buffer *b)
 {
-	struct vb2_queue *q = loopcam_use_queue(to_loopcam_fh(file), b->type,
-						LOOPCAM_USE_PROBE);
+	struct loopcam_fh *lfh = to_loopcam_fh(file);
+	struct vb2_queue *q = loopcam_busy_queue(lfh, b->type);
+	int ret;
 
-	if (IS_ERR(q))
-		return PTR_ERR(q);
-	return loopcam_buf_result(file, b,
-				  vb2_dqbuf(q, b, file->f_flags & O_NONBLOCK));
+	if (q)
+		return loopcam_buf_result(file, b,
+					  vb2_dqbuf(q, b,
+						    file->f_flags & O_NONBLOCK));
+	/*
+	 * No buffers, so vb2 fails at once; the device's state decides
+	 * whether with EINVAL or EBUSY.
+	 */
+	mutex_lock(&lfh->dev->lock);
+	q = loopcam_use_queue(lfh, b->type, LOOPCAM_USE_PROBE);
+	ret = IS_ERR(q) ? PTR_ERR(q) : vb2_dqbuf(q, b, true);
+	mutex_unlock(&lfh->dev->lock);
+	return ret;
 }
 
 static int loopcam_expbuf(struct file *file, void *priv,
@@ -716,6 +748,7 @@ static int loopcam_open(struct file *file)
 	lfh = kzalloc(sizeof(*lfh), GFP_KERNEL);
 	if (!lfh)
 		return -ENOMEM;
+	mutex_init(&lfh->lock);
 	lfh->dev = dev;
 	lfh->node = node;
 	INIT_LIST_HEAD(&lfh->cap_ready);
@@ -741,8 +774,10 @@ static int loopcam_open(struct file *file)
 	dev->openers++;
 unlock:
 	mutex_unlock(&dev->lock);
-	if (ret)
+	if (ret) {
+		mutex_destroy(&lfh->lock);
 		kfree(lfh);
+	}
 	return ret;
 }
 
@@ -751,6 +786,7 @@ static int loopcam_release(struct file *file)
 	struct loopcam_fh *lfh = to_loopcam_fh(file);
 	struct loopcam_device *dev = lfh->dev;
 
+	mutex_lock(&lfh->lock);
 	mutex_lock(&dev->lock);
 	if (lfh->node->kind != LOOPCAM_NODE_CAPTURE)
 		vb2_queue_release(&lfh->out_queue);
@@ -766,36 +802,68 @@ static int loopcam_release(struct file *file)
 	if (!--dev->openers)
 		loopcam_pool_trim(dev);
 	mutex_unlock(&dev->lock);
+	mutex_unlock(&lfh->lock);
 
 	loopcam_fh_del(&lfh->fh, file);
 	v4l2_fh_exit(&lfh->fh);
+	mutex_destroy(&lfh->lock);
 	kfree(lfh);
 	return 0;
 }
 
-static ssize_t loopcam_read(struct file *file, char __user *buf, size_t count,
-			    loff_t *ppos)
+/* One non-blocking vb2_read() with both locks held; -EAGAIN: no frame yet. */
+static ssize_t loopcam_read_once(struct loopcam_fh *lfh, char __user *buf,
+				 size_t count, loff_t *ppos)
 {
-	struct loopcam_fh *lfh = to_loopcam_fh(file);
 	struct loopcam_device *dev = lfh->dev;
 	struct vb2_queue *q;
 	ssize_t ret;
 
-	if (mutex_lock_interruptible(&dev->lock))
+	if (mutex_lock_interruptible(&lfh->lock))
 		return -ERESTARTSYS;
+	mutex_lock(&dev->lock);
 	/* read() and buffers do not mix on one handle (vb2's rule). */
 	if (vb2_is_busy(&lfh->out_queue)) {
-		mutex_unlock(&dev->lock);
-		return -EBUSY;
+		ret = -EBUSY;
+		goto unlock;
 	}
 	q = loopcam_use_queue(lfh, V4L2_BUF_TYPE_VIDEO_CAPTURE,
 			      LOOPCAM_USE_CLAIM);
-	ret = IS_ERR(q) ? PTR_ERR(q) :
-			  vb2_read(q, buf, count, ppos,
-				   file->f_flags & O_NONBLOCK);
+	ret = IS_ERR(q) ? PTR_ERR(q) : vb2_read(q, buf, count, ppos, true);
 	loopcam_release_if_idle(lfh);
+unlock:
 	mutex_unlock(&dev->lock);
+	mutex_unlock(&lfh->lock);
 	return ret;
+}
+
+/* What vb2 waits for in a blocking DQBUF. */
+static bool loopcam_read_ready(struct vb2_queue *q)
+{
+	return !list_empty_careful(&q->done_list) || !vb2_is_streaming(q) ||
+	       q->error;
+}
+
+/*
+ * vb2's blocking read() would sleep with the device lock held (vb2 drops
+ * only the queue's lock, the handle's), keeping the producer out: wait
+ * for a frame here, with no lock, instead.
+ */
+static ssize_t loopcam_read(struct file *file, char __user *buf, size_t count,
+			    loff_t *ppos)
+{
+	struct loopcam_fh *lfh = to_loopcam_fh(file);
+	ssize_t ret;
+
+	for (;;) {
+		ret = loopcam_read_once(lfh, buf, count, ppos);
+		/* -EAGAIN comes only from the capture queue, streaming. */
+		if (ret != -EAGAIN || (file->f_flags & O_NONBLOCK))
+			return ret;
+		if (wait_event_interruptible(lfh->cap_queue.done_wq,
+					     loopcam_read_ready(&lfh->cap_queue)))
+			return -ERESTARTSYS;
+	}
 }
 
 static ssize_t loopcam_write(struct file *file, const char __user *buf,
@@ -806,8 +874,9 @@ static ssize_t loopcam_write(struct file *file, const char __user *buf,
 	struct vb2_queue *q;
 	ssize_t ret;
 
-	if (mutex_lock_interruptible(&dev->lock))
+	if (mutex_lock_interruptible(&lfh->lock))
 		return -ERESTARTSYS;
+	mutex_lock(&dev->lock);
 	q = loopcam_use_queue(lfh, V4L2_BUF_TYPE_VIDEO_OUTPUT,
 			      LOOPCAM_USE_CLAIM);
 	if (IS_ERR(q)) {
@@ -820,6 +889,7 @@ static ssize_t loopcam_write(struct file *file, const char __user *buf,
 		ret = loopcam_write_frame(lfh, buf, count);
 	}
 	mutex_unlock(&dev->lock);
+	mutex_unlock(&lfh->lock);
 	return ret;
 }
 
@@ -831,6 +901,18 @@ static __poll_t loopcam_poll(struct file *file, poll_table *wait)
 	__poll_t res = 0;
 	bool out_bufs, reader;
 
+	mutex_lock(&lfh->lock);
+	/*
+	 * A streaming reader waiting for frames: its own queue answers, and
+	 * the device lock, which the producer holds while delivering, is
+	 * not needed.
+	 */
+	if (lfh->reader_slot && vb2_is_streaming(&lfh->cap_queue) &&
+	    !(req & (EPOLLOUT | EPOLLWRNORM))) {
+		res = vb2_poll(&lfh->cap_queue, file, wait);
+		mutex_unlock(&lfh->lock);
+		return res;
+	}
 	mutex_lock(&dev->lock);
 	out_bufs = vb2_is_busy(&lfh->out_queue);
 	/* vb2_poll starts read() emulation on a fresh reader. */
@@ -854,6 +936,7 @@ static __poll_t loopcam_poll(struct file *file, poll_table *wait)
 			res |= EPOLLOUT | EPOLLWRNORM;
 	}
 	mutex_unlock(&dev->lock);
+	mutex_unlock(&lfh->lock);
 	return res;
 }
 
@@ -879,6 +962,57 @@ static int loopcam_mmap(struct file *file, struct vm_area_struct *vma)
 	}
 }
 
+/* The locks an ioctl runs under (loopcam.h). */
+enum loopcam_ioctl_locks {
+	LOOPCAM_LOCK_NONE,	/* sleeps, and touches only the event queue */
+	LOOPCAM_LOCK_FH,	/* the handle's own queue: may sleep */
+	LOOPCAM_LOCK_FH_DEV,	/* everything else */
+};
+
+static enum loopcam_ioctl_locks loopcam_ioctl_locks(unsigned int cmd)
+{
+	if (_IOC_TYPE(cmd) != 'V')
+		return LOOPCAM_LOCK_FH_DEV;
+	/* _IOC_NR also matches the 32-bit and time32 variants. */
+	switch (_IOC_NR(cmd)) {
+	case _IOC_NR(VIDIOC_DQEVENT):
+		return LOOPCAM_LOCK_NONE;
+	case _IOC_NR(VIDIOC_DQBUF):
+		return LOOPCAM_LOCK_FH;
+	default:
+		return LOOPCAM_LOCK_FH_DEV;
+	}
+}
+
+/*
+ * The V4L2 core would serialise every ioctl on one lock, video_device's
+ * (there is none): the locks are taken here instead, so that a reader in
+ * DQBUF never waits for the producer's delivery. A blocking DQEVENT
+ * would sleep with whatever is held: the core drops only that one lock.
+ */
+static long loopcam_ioctl(struct file *file, unsigned int cmd,
+			  unsigned long arg)
+{
+	struct loopcam_fh *lfh = to_loopcam_fh(file);
+	enum loopcam_ioctl_locks locks = loopcam_ioctl_locks(cmd);
+	long ret;
+
+	if (locks == LOOPCAM_LOCK_NONE)
+		return video_ioctl2(file, cmd, arg);
+	if (mutex_lock_interruptible(&lfh->lock))
+		return -ERESTARTSYS;
+	if (locks == LOOPCAM_LOCK_FH_DEV &&
+	    mutex_lock_interruptible(&lfh->dev->lock)) {
+		mutex_unlock(&lfh->lock);
+		return -ERESTARTSYS;
+	}
+	ret = video_ioctl2(file, cmd, arg);
+	if (locks == LOOPCAM_LOCK_FH_DEV)
+		mutex_unlock(&lfh->dev->lock);
+	mutex_unlock(&lfh->lock);
+	return ret;
+}
+
 const struct v4l2_file_operations loopcam_fops = {
 	.owner = THIS_MODULE,
 	.open = loopcam_open,
@@ -887,5 +1021,5 @@ const struct v4l2_file_operations loopcam_fops = {
 	.write = loopcam_write,
 	.poll = loopcam_poll,
 	.mmap = loopcam_mmap,
-	.unlocked_ioctl = video_ioctl2,
+	.unlocked_ioctl = loopcam_ioctl,
 };

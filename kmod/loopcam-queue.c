@@ -746,7 +746,7 @@ int loopcam_queue_init(struct loopcam_fh *lfh, struct vb2_queue *q, u32 type)
 	q->mem_ops = loopcam_pool_mem_ops();
 	q->timestamp_flags = out ? V4L2_BUF_FLAG_TIMESTAMP_COPY :
 				   V4L2_BUF_FLAG_TIMESTAMP_MONOTONIC;
-	q->lock = &lfh->dev->lock;
+	q->lock = &lfh->lock;
 	return vb2_queue_init(q);
 }
 

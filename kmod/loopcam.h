@@ -9,9 +9,15 @@
  * reaches readers without a copy; a reader only ever dequeues whole frames,
  * and a reader without a free buffer loses that frame for itself alone.
  *
- * All device state, and every vb2 queue of the device, is protected by
- * loopcam_device.lock, which is also the video_device lock: the V4L2 core
- * serialises ioctls on it and vb2 drops it while a reader sleeps in DQBUF.
+ * Locking: each file handle has a lock of its own (loopcam_fh.lock), which
+ * is its vb2 queues' lock and serialises the calls made on that handle.
+ * All device state is protected by loopcam_device.lock, always taken after
+ * a handle's lock. Every ioctl holds both (loopcam_ioctl()) except DQBUF,
+ * and poll() of a streaming reader holds only the handle's, so readers
+ * dequeue, and sleep in DQBUF, while the producer delivers under the
+ * device lock; a handle's own buffers need nothing more. vb2 drops the
+ * handle's lock while DQBUF or read() sleeps, and neither sleeps with the
+ * device lock held.
  */
 #ifndef LOOPCAM_H
 #define LOOPCAM_H
@@ -261,6 +267,7 @@ struct loopcam_device {
 /**
  * struct loopcam_fh - an open file handle
  * @fh: V4L2 file handle (events, priority).
+ * @lock: serialises calls on this handle; the lock of its vb2 queues.
  * @dev: the device.
  * @node: the node it was opened on.
  * @out_queue: OUTPUT queue (not on a capture node); buffers on it make
@@ -292,6 +299,7 @@ struct loopcam_device {
  */
 struct loopcam_fh {
 	struct v4l2_fh fh;
+	struct mutex lock; /* taken before loopcam_device.lock */
 	struct loopcam_device *dev;
 	struct loopcam_node *node;
 	struct vb2_queue out_queue;

@@ -11,7 +11,9 @@
  *   watch   stream from the CAPTURE queue for a while and classify every
  *           frame: placeholder black, a test frame (which one), or broken
  *   follow  a reader that follows a format change: SOURCE_CHANGE event,
- *           no new-format frame in old buffers, then restart and new frames
+ *           no new-format frame in old buffers, then restart and new frames;
+ *           meanwhile a second handle sleeps in a blocking DQEVENT, which
+ *           must neither hold up the change nor miss the event
  *
  * Output: "checked: ..." for every verified fact, key=value lines with the
  * values seen, and a last line "result=pass|fail". Exit 0 pass, 1 a check
@@ -23,6 +25,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -1017,6 +1020,63 @@ static int cmd_watch(int argc, char **argv)
 
 /* ---- follow ------------------------------------------------------------------- */
 
+/*
+ * A second handle sleeping in a blocking VIDIOC_DQEVENT for the
+ * SOURCE_CHANGE. A driver that slept there holding a lock would hold up
+ * the producer's format change and the reader's buffers.
+ */
+struct event_waiter {
+	int fd;
+	pthread_t thread;
+	int done; /* __atomic */
+	int ret, err;
+	struct v4l2_event ev;
+};
+
+static void *event_waiter_run(void *arg)
+{
+	struct event_waiter *w = arg;
+
+	w->ret = ioctl(w->fd, VIDIOC_DQEVENT, &w->ev);
+	w->err = errno;
+	__atomic_store_n(&w->done, 1, __ATOMIC_RELEASE);
+	return NULL;
+}
+
+static int event_waiter_start(struct event_waiter *w, const char *path)
+{
+	struct v4l2_event_subscription sub = { .type = V4L2_EVENT_SOURCE_CHANGE };
+
+	w->fd = open(path, O_RDWR); /* blocking: DQEVENT sleeps */
+	if (w->fd < 0)
+		return lc_err("%s: open for the DQEVENT waiter: %s", path, strerror(errno)), -1;
+	if (lc_xioctl(w->fd, VIDIOC_SUBSCRIBE_EVENT, &sub) < 0)
+		return lc_err("%s: waiter: VIDIOC_SUBSCRIBE_EVENT: %s", path, strerror(errno)), -1;
+	if (pthread_create(&w->thread, NULL, event_waiter_run, w))
+		return lc_err("pthread_create failed"), -1;
+	return 0;
+}
+
+/* Did the waiter get the SOURCE_CHANGE within @timeout_ms? */
+static void event_waiter_check(struct event_waiter *w, const char *path, uint64_t timeout_ms)
+{
+	uint64_t until = lc_now_ns() + timeout_ms * 1000000ull;
+
+	while (!__atomic_load_n(&w->done, __ATOMIC_ACQUIRE) && lc_now_ns() < until)
+		lc_sleep_ms(10);
+	if (!__atomic_load_n(&w->done, __ATOMIC_ACQUIRE)) {
+		verdict(0, "%s: a second handle's blocking DQEVENT did not return within %llu ms "
+			"of the reader's event", path, (unsigned long long)timeout_ms);
+		return;
+	}
+	pthread_join(w->thread, NULL);
+	verdict(w->ret == 0 && w->ev.type == V4L2_EVENT_SOURCE_CHANGE,
+		"%s: a second handle sleeping in a blocking DQEVENT meanwhile got the "
+		"SOURCE_CHANGE too (ret %d, %s, type %u)", path, w->ret,
+		w->ret ? strerror(w->err) : "ok", w->ev.type);
+	close(w->fd);
+}
+
 struct follow {
 	struct lc_dev d;
 	struct lc_bufs bufs;
@@ -1091,6 +1151,7 @@ static int cmd_follow(int argc, char **argv)
 	uint64_t wait_capture_ms = 0;
 	uint64_t old_before = 0, old_after = 0, got_new = 0, events = 0;
 	struct v4l2_event_subscription sub;
+	static struct event_waiter waiter;
 	struct v4l2_event ev;
 	char err[300], n[8];
 
@@ -1147,6 +1208,8 @@ static int cmd_follow(int argc, char **argv)
 		return finish();
 	}
 	verdict(1, "%s: reader subscribed to V4L2_EVENT_SOURCE_CHANGE", path);
+	if (event_waiter_start(&waiter, path))
+		return 2;
 	fw.fmt.type = V4L2_BUF_TYPE_VIDEO_CAPTURE;
 	if (LC_IOCTL(&fw.d, VIDIOC_G_FMT, &fw.fmt, "CAPTURE"))
 		return 2;
@@ -1196,6 +1259,7 @@ static int cmd_follow(int argc, char **argv)
 	verdict(old_before >= min_old, "%s: %llu whole %s %ux%u frames before the event (at "
 		"least %llu)", path, (unsigned long long)old_before, of->name, ow, oh,
 		(unsigned long long)min_old);
+	event_waiter_check(&waiter, path, timeout_ms);
 
 	/* 3. the old buffers stay queued while new-format frames flow: whatever
 	 * comes out must still be a whole old-format frame */
