@@ -196,7 +196,18 @@ static void loopcam_reader_release(struct loopcam_fh *r,
 	vb2_buffer_done(&out->vb.vb2_buf, VB2_BUF_STATE_DONE);
 }
 
-/* Offer every streaming reader a frame, which lies in @pb if not NULL. */
+/* A reader with MMAP buffers: they are the pool's, and frames need no copy. */
+static bool loopcam_reader_shares_pool(const struct loopcam_fh *r)
+{
+	return r->cap_queue.memory == VB2_MEMORY_MMAP;
+}
+
+/*
+ * Offer every streaming reader a frame, which lies in @pb if not NULL.
+ * Readers with MMAP buffers come first: they usually get it without a
+ * copy, and dequeue it (without the device lock) while the copies for
+ * USERPTR and DMABUF readers are made.
+ */
 static void loopcam_deliver_from(struct loopcam_device *dev,
 				 struct loopcam_pool_buf *pb, const void *frame,
 				 size_t bytes, u64 timestamp_ns)
@@ -205,17 +216,24 @@ static void loopcam_deliver_from(struct loopcam_device *dev,
 	struct loopcam_hold_limits lim;
 	struct loopcam_buffer *buf;
 	struct loopcam_fh *r;
+	bool sharing;
+	int pass;
 
 	lockdep_assert_held(&dev->lock);
 	timestamp_ns = loopcam_reader_timestamp(timestamp_ns, now);
 	dev->last_delivery_ns = now;
 	loopcam_hold_limits(dev, &lim);
 
-	list_for_each_entry(r, &dev->readers, reader_entry) {
-		buf = loopcam_reader_take(dev, r, &lim, pb, bytes);
-		if (buf)
-			loopcam_reader_give(r, buf, pb, frame, bytes,
-					    timestamp_ns);
+	for (pass = 0; pass < 2; pass++) {
+		sharing = pass == 0;
+		list_for_each_entry(r, &dev->readers, reader_entry) {
+			if (loopcam_reader_shares_pool(r) != sharing)
+				continue;
+			buf = loopcam_reader_take(dev, r, &lim, pb, bytes);
+			if (buf)
+				loopcam_reader_give(r, buf, pb, frame, bytes,
+						    timestamp_ns);
+		}
 	}
 }
 
