@@ -8,7 +8,8 @@
  * On a combined node one handle may be both, like a mem2mem device: the
  * CAPTURE buffers' mmap offsets then start at %LOOPCAM_CAP_MMAP_BASE.
  * loopcam_ioctl() calls every ioctl here with the handle's lock and
- * loopcam_device.lock held, except DQBUF (see loopcam.h).
+ * loopcam_device.lock held, except DQBUF (the handle's lock only) and
+ * DQEVENT (neither); see loopcam.h.
  */
 
 #include <linux/poll.h>

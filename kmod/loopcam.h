@@ -13,9 +13,10 @@
  * is its vb2 queues' lock and serialises the calls made on that handle.
  * All device state is protected by loopcam_device.lock, always taken after
  * a handle's lock. Every ioctl holds both (loopcam_ioctl()) except DQBUF,
- * and poll() of a streaming reader holds only the handle's, so readers
- * dequeue, and sleep in DQBUF, while the producer delivers under the
- * device lock; a handle's own buffers need nothing more. vb2 drops the
+ * which holds only the handle's, as does poll() of a streaming reader, and
+ * DQEVENT, which holds neither. So readers dequeue, and sleep in DQBUF,
+ * while the producer delivers under the device lock; a handle's own
+ * buffers need nothing more. vb2 drops the
  * handle's lock while DQBUF or read() sleeps, and neither sleeps with the
  * device lock held.
  */
