@@ -1050,11 +1050,19 @@ static int event_waiter_start(struct event_waiter *w, const char *path)
 	w->fd = open(path, O_RDWR); /* blocking: DQEVENT sleeps */
 	if (w->fd < 0)
 		return lc_err("%s: open for the DQEVENT waiter: %s", path, strerror(errno)), -1;
-	if (lc_xioctl(w->fd, VIDIOC_SUBSCRIBE_EVENT, &sub) < 0)
-		return lc_err("%s: waiter: VIDIOC_SUBSCRIBE_EVENT: %s", path, strerror(errno)), -1;
-	if (pthread_create(&w->thread, NULL, event_waiter_run, w))
-		return lc_err("pthread_create failed"), -1;
+	if (lc_xioctl(w->fd, VIDIOC_SUBSCRIBE_EVENT, &sub) < 0) {
+		lc_err("%s: waiter: VIDIOC_SUBSCRIBE_EVENT: %s", path, strerror(errno));
+		goto fail;
+	}
+	if (pthread_create(&w->thread, NULL, event_waiter_run, w)) {
+		lc_err("pthread_create failed");
+		goto fail;
+	}
 	return 0;
+fail:
+	close(w->fd);
+	w->fd = -1;
+	return -1;
 }
 
 /* Did the waiter get the SOURCE_CHANGE within @timeout_ms? */
