@@ -16,9 +16,8 @@
  * which holds only the handle's, as does poll() of a streaming reader, and
  * DQEVENT, which holds neither. So readers dequeue, and sleep in DQBUF,
  * while the producer delivers under the device lock; a handle's own
- * buffers need nothing more. vb2 drops the
- * handle's lock while DQBUF or read() sleeps, and neither sleeps with the
- * device lock held.
+ * buffers need nothing more. vb2 drops the handle's lock while DQBUF or
+ * read() sleeps, and neither sleeps with the device lock held.
  */
 #ifndef LOOPCAM_H
 #define LOOPCAM_H

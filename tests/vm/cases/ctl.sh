@@ -258,10 +258,10 @@ if [ ! -x "$old" ]; then
 else
 	# The script raises privileges with sudo, which this machine lacks; we are root.
 	printf '#!/bin/sh\nexec "$@"\n' >"$work/bin/sudo"
-	# Its set-timeout-image pipeline fails to preroll (see below), and
-	# GStreamer 1.22 then crashes in the teardown now and then (3 of 40
-	# runs in one boot: gst_value_intersect criticals, then SIGSEGV in the
-	# typefind thread). Ending in fakesink instead of v4l2sink, the pipeline prerolls.
+	# Its set-timeout-image pipeline fails to preroll (see below; ending in
+	# fakesink instead of v4l2sink it prerolls), and GStreamer 1.22 then
+	# crashes in the teardown now and then (3 of 40 runs in one boot:
+	# gst_value_intersect criticals, then SIGSEGV in the typefind thread).
 	# gst-launch-1.0's fault handler turns that crash into an endless spin;
 	# --no-fault lets it die, and the script, which ignores gst-launch's
 	# status, goes on as it does on the runs without the crash.
