@@ -314,7 +314,6 @@ struct loopcam_device *loopcam_device_create(const struct loopcam_config *cfg)
 	INIT_DELAYED_WORK(&dev->idle_work, loopcam_idle_work);
 	INIT_LIST_HEAD(&dev->out_done);
 	INIT_LIST_HEAD(&dev->out_held);
-	INIT_WORK(&dev->out_done_work, loopcam_out_done_work);
 	loopcam_init_format(dev);
 	dev->last_frame_ns = ktime_get_ns();
 
@@ -374,7 +373,6 @@ int loopcam_device_destroy(struct loopcam_device *dev)
 	mutex_unlock(&dev->lock);
 
 	cancel_delayed_work_sync(&dev->idle_work);
-	cancel_work_sync(&dev->out_done_work);
 	for (i = 0; i < dev->num_nodes; i++)
 		video_unregister_device(&dev->nodes[i].vdev);
 	/* Frees the device once the last node reference is gone. */

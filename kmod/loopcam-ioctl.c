@@ -567,12 +567,16 @@ static int loopcam_prepare_buf(struct file *file, void *priv,
 
 static int loopcam_qbuf(struct file *file, void *priv, struct v4l2_buffer *b)
 {
-	struct vb2_queue *q = loopcam_use_queue(to_loopcam_fh(file), b->type,
+	struct loopcam_fh *lfh = to_loopcam_fh(file);
+	struct vb2_queue *q = loopcam_use_queue(lfh, b->type,
 						LOOPCAM_USE_PROBE);
+	int ret;
 
 	if (IS_ERR(q))
 		return PTR_ERR(q);
-	return loopcam_buf_result(file, b, vb2_qbuf(q, NULL, b));
+	ret = vb2_qbuf(q, NULL, b);
+	loopcam_out_return_done(lfh->dev);
+	return loopcam_buf_result(file, b, ret);
 }
 
 /*
@@ -647,6 +651,7 @@ static int loopcam_streamon(struct file *file, void *priv,
 		return 0;
 	}
 	ret = vb2_streamon(q, type);
+	loopcam_out_return_done(lfh->dev);
 	loopcam_release_if_idle(lfh);
 	return ret;
 }

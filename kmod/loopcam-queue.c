@@ -560,35 +560,29 @@ static void loopcam_out_complete(struct loopcam_device *dev,
 		return;
 	}
 	/*
-	 * Nobody holds it; the buffer goes back to the producer from a work
-	 * item, as QBUF must not return it done.
+	 * Nobody holds it. QBUF must not report it done, so the ioctl hands
+	 * it back once vb2 has told userspace it is queued.
 	 */
 	list_add_tail(&buf->list, &dev->out_done);
-	queue_work(system_highpri_wq, &dev->out_done_work);
 }
 
-static void loopcam_out_return_done(struct loopcam_device *dev)
+/**
+ * loopcam_out_return_done() - hand delivered buffers back to the producer
+ * @dev: the device, locked.
+ *
+ * For the QBUF and STREAMON ioctls, after vb2 has filled in their reply:
+ * the buffers they delivered that no reader holds are done at once, with
+ * no work item to wake and wait for.
+ */
+void loopcam_out_return_done(struct loopcam_device *dev)
 {
 	struct loopcam_buffer *buf, *tmp;
 
+	lockdep_assert_held(&dev->lock);
 	list_for_each_entry_safe(buf, tmp, &dev->out_done, list) {
 		list_del_init(&buf->list);
 		vb2_buffer_done(&buf->vb.vb2_buf, VB2_BUF_STATE_DONE);
 	}
-}
-
-/**
- * loopcam_out_done_work() - hand delivered buffers back to the producer
- * @work: loopcam_device.out_done_work.
- */
-void loopcam_out_done_work(struct work_struct *work)
-{
-	struct loopcam_device *dev =
-		container_of(work, struct loopcam_device, out_done_work);
-
-	mutex_lock(&dev->lock);
-	loopcam_out_return_done(dev);
-	mutex_unlock(&dev->lock);
 }
 
 /* The producer may leave the field ANY; frames are always progressive. */

@@ -207,8 +207,8 @@ struct loopcam_frame {
  * @grab_placeholder: the next producer frame becomes the placeholder.
  * @idle_work: paces placeholder and sustained frames.
  * @idle_next_ns: when @idle_work next offers a frame; 0 = now.
- * @out_done: producer buffers already delivered, to be handed back.
- * @out_done_work: hands them back; QBUF must never return a done buffer.
+ * @out_done: producer buffers delivered during QBUF or STREAMON, handed
+ *	back when vb2 has replied (QBUF must never return a done buffer).
  * @out_held: producer buffers delivered without a copy, waiting for
  *	readers to give their frames back (loopcam_pool_buf.out_waiting).
  * @pool: frame memory shared by the queues (loopcam-pool.c).
@@ -257,7 +257,6 @@ struct loopcam_device {
 	struct delayed_work idle_work;
 	u64 idle_next_ns;
 	struct list_head out_done;
-	struct work_struct out_done_work;
 	struct list_head out_held;
 	struct loopcam_pool_buf *pool[LOOPCAM_MAX_BUFFERS];
 	unsigned int pool_next;
@@ -427,7 +426,7 @@ ssize_t loopcam_write_frame(struct loopcam_fh *lfh, const char __user *buf,
 void loopcam_producer_release(struct loopcam_fh *lfh);
 void loopcam_idle_kick(struct loopcam_device *dev);
 void loopcam_idle_work(struct work_struct *work);
-void loopcam_out_done_work(struct work_struct *work);
+void loopcam_out_return_done(struct loopcam_device *dev);
 void loopcam_notify_readers(struct loopcam_device *dev);
 
 /* loopcam-ioctl.c */
