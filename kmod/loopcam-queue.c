@@ -203,16 +203,16 @@ static bool loopcam_reader_shares_pool(const struct loopcam_fh *r)
 }
 
 /*
- * Offer every streaming reader a frame, which lies in @pb if not NULL.
+ * Offer every streaming reader a frame, which lies in @pb if not NULL, at
+ * time @now (the caller's clock reading: one per frame is enough).
  * Readers with MMAP buffers come first: they usually get it without a
  * copy, and dequeue it (without the device lock) while the copies for
  * USERPTR and DMABUF readers are made.
  */
 static void loopcam_deliver_from(struct loopcam_device *dev,
 				 struct loopcam_pool_buf *pb, const void *frame,
-				 size_t bytes, u64 timestamp_ns)
+				 size_t bytes, u64 timestamp_ns, u64 now)
 {
-	u64 now = ktime_get_ns();
 	struct loopcam_hold_limits lim;
 	struct loopcam_buffer *buf;
 	struct loopcam_fh *r;
@@ -250,18 +250,13 @@ static bool loopcam_pool_wanted(struct loopcam_device *dev)
 	return false;
 }
 
-/**
- * loopcam_deliver() - offer a frame in kernel memory to every streaming reader
- * @dev: the device, locked.
- * @frame: the frame in the device's current format.
- * @bytes: its size (sizeimage for raw formats).
- * @timestamp_ns: producer timestamp (CLOCK_MONOTONIC), 0 = none.
- *
- * The frame is copied once into a free pool buffer, which readers then
- * share; readers with memory of their own get a copy each.
+/*
+ * Offer a frame in kernel memory to every streaming reader: it is copied
+ * once into a free pool buffer, which readers then share; readers with
+ * memory of their own get a copy each.
  */
-void loopcam_deliver(struct loopcam_device *dev, const void *frame,
-		     size_t bytes, u64 timestamp_ns)
+static void loopcam_deliver(struct loopcam_device *dev, const void *frame,
+			    size_t bytes, u64 timestamp_ns, u64 now)
 {
 	struct loopcam_pool_buf *pb = NULL;
 
@@ -272,7 +267,7 @@ void loopcam_deliver(struct loopcam_device *dev, const void *frame,
 		memcpy(pb->vaddr, frame, bytes);
 		frame = pb->vaddr;
 	}
-	loopcam_deliver_from(dev, pb, frame, bytes, timestamp_ns);
+	loopcam_deliver_from(dev, pb, frame, bytes, timestamp_ns, now);
 }
 
 /* Keep a copy of the producer's frame: as placeholder, or to repeat it. */
@@ -292,11 +287,12 @@ static void loopcam_keep_frame(struct loopcam_device *dev,
 	dst->height = dev->fmt.height;
 }
 
-/* A whole frame from the producer, by buffer or by write(). */
-static void loopcam_count_frame(struct loopcam_device *dev)
+/* A whole frame from the producer, by buffer or by write(): when it came. */
+static u64 loopcam_count_frame(struct loopcam_device *dev)
 {
 	dev->frames++;
 	dev->last_frame_ns = ktime_get_ns();
+	return dev->last_frame_ns;
 }
 
 /* A producer frame, lying in pool buffer @pb if not NULL. */
@@ -304,7 +300,8 @@ static void loopcam_produce(struct loopcam_device *dev,
 			    struct loopcam_pool_buf *pb, const void *frame,
 			    size_t bytes, u64 timestamp_ns)
 {
-	loopcam_count_frame(dev);
+	u64 now = loopcam_count_frame(dev);
+
 	if (dev->grab_placeholder) {
 		/* timeout_image_io: this frame becomes the placeholder. */
 		dev->grab_placeholder = false;
@@ -313,9 +310,9 @@ static void loopcam_produce(struct loopcam_device *dev,
 		return;
 	}
 	if (pb)
-		loopcam_deliver_from(dev, pb, frame, bytes, timestamp_ns);
+		loopcam_deliver_from(dev, pb, frame, bytes, timestamp_ns, now);
 	else
-		loopcam_deliver(dev, frame, bytes, timestamp_ns);
+		loopcam_deliver(dev, frame, bytes, timestamp_ns, now);
 	if (dev->sustain_framerate)
 		loopcam_keep_frame(dev, &dev->staging, frame, bytes);
 }
@@ -382,7 +379,7 @@ void loopcam_idle_work(struct work_struct *work)
 			 loopcam_frame_matches(&dev->staging, &dev->fmt))
 			frame = &dev->staging;
 		if (frame)
-			loopcam_deliver(dev, frame->data, frame->bytes, 0);
+			loopcam_deliver(dev, frame->data, frame->bytes, 0, now);
 		dev->idle_next_ns += interval;
 	}
 	/* usecs_to_jiffies() rounds up: never wake before the deadline. */
@@ -800,17 +797,17 @@ static ssize_t loopcam_write_whole(struct loopcam_fh *lfh,
 				   const char __user *buf, size_t bytes)
 {
 	struct loopcam_device *dev = lfh->dev;
-	int ret;
+	int ret = 0;
+	u64 now;
 
 	loopcam_set_producer_active(dev, true);
-	if (pb) {
+	if (pb)
 		ret = loopcam_fill_from_user(dev, pb, buf, bytes);
-		if (ret == -EFAULT)
-			return ret;
-		if (!ret)
-			loopcam_deliver_from(dev, pb, pb->vaddr, bytes, 0);
-	}
-	loopcam_count_frame(dev);
+	if (ret == -EFAULT)
+		return ret;
+	now = loopcam_count_frame(dev);
+	if (pb && !ret)
+		loopcam_deliver_from(dev, pb, pb->vaddr, bytes, 0, now);
 	/* Nothing is kept: sustain_framerate starts from the next frame. */
 	dev->staging.bytes = 0;
 	dev->out_sequence++;

@@ -419,8 +419,6 @@ int loopcam_queue_init(struct loopcam_fh *lfh, struct vb2_queue *q, u32 type);
 unsigned int loopcam_queue_max_buffers(struct loopcam_fh *lfh, u32 type,
 				       unsigned int memory);
 void loopcam_set_producer_active(struct loopcam_device *dev, bool active);
-void loopcam_deliver(struct loopcam_device *dev, const void *frame,
-		     size_t bytes, u64 timestamp_ns);
 ssize_t loopcam_write_frame(struct loopcam_fh *lfh, const char __user *buf,
 			    size_t count);
 void loopcam_producer_release(struct loopcam_fh *lfh);
