@@ -110,6 +110,7 @@ GST_DEBUG_CATEGORY (loopback_sink_debug);
 #define DEFAULT_PLACEHOLDER GST_LOOPBACK_SINK_PLACEHOLDER_BLACK
 #define DEFAULT_PLACEHOLDER_IMAGE NULL
 #define DEFAULT_IO_MODE GST_LOOPBACK_SINK_IO_AUTO
+#define DEFAULT_N_THREADS 0
 
 /* Frame rate assumed when the caps do not give one and the device neither. */
 #define FALLBACK_FPS 30
@@ -125,6 +126,17 @@ GST_DEBUG_CATEGORY (loopback_sink_debug);
 #define MIN_DQBUF_TIMEOUT_MS 1000
 /* How long a created node may take to appear (udev). */
 #define NODE_APPEAR_TIMEOUT_US (2 * G_USEC_PER_SEC)
+/*
+ * n-threads=0: the first frames after a format change alternate between a
+ * one-thread and a one-thread-per-CPU converter for this many rounds (the
+ * first, with cold caches and threads still starting, not counted). The
+ * threaded one stays only if its median time per frame is at most
+ * THREADED_SHARE of the other's: threads cost CPU of their own (handing
+ * out the work, each waking up), and a conversion they hardly speed up is
+ * better done by one.
+ */
+#define CONVERT_TRIAL_ROUNDS 6
+#define THREADED_SHARE 0.75
 
 enum
 {
@@ -137,6 +149,7 @@ enum
   PROP_PLACEHOLDER,
   PROP_PLACEHOLDER_IMAGE,
   PROP_IO_MODE,
+  PROP_N_THREADS,
 };
 
 /*
@@ -201,6 +214,7 @@ struct _GstLoopbackSink
   GstLoopbackSinkPlaceholder placeholder;
   gchar *placeholder_image;
   GstLoopbackSinkIOMode io_mode;
+  guint n_threads;
 
   /*
    * Everything below is under lock: the streaming thread and the
@@ -225,6 +239,13 @@ struct _GstLoopbackSink
   GstVideoInfo out_info;
   LbsPath path_kind;
   GstVideoConverter *convert;
+  /*
+   * n-threads=0, in the trial after a format change: the converter with a
+   * thread per CPU, tried against convert (see CONVERT_TRIAL_ROUNDS).
+   */
+  GstVideoConverter *convert_threaded;
+  guint trial_frames;
+  gint64 trial_us[2][CONVERT_TRIAL_ROUNDS];
   GstVideoRectangle dest;
   GstClockTime interval;        /* device frame interval */
 
@@ -261,6 +282,7 @@ struct _GstLoopbackSink
   gint wake_fd;                 /* eventfd: unlock() interrupts a wait */
   gint unlocked;                /* atomic: between unlock and unlock_stop */
   GstStructure *format_info;    /* to post as an element message */
+  GstStructure *threads_info;   /* likewise, when the trial has decided */
 
   /* Keep-alive */
   GThread *keepalive;
@@ -704,12 +726,12 @@ lbs_fit_rect (gint src_w, gint src_h, gint par_n, gint par_d,
 
 static GstVideoConverter *
 lbs_converter_new (const GstVideoInfo * in, const GstVideoInfo * out,
-    const GstVideoRectangle * dest)
+    const GstVideoRectangle * dest, guint threads)
 {
   /* The converter wants rate and interlacing to agree; the device has none. */
   GstVideoInfo to = *out;
   GstStructure *config = gst_structure_new ("GstVideoConverter",
-      GST_VIDEO_CONVERTER_OPT_THREADS, G_TYPE_UINT, g_get_num_processors (),
+      GST_VIDEO_CONVERTER_OPT_THREADS, G_TYPE_UINT, threads,
       GST_VIDEO_CONVERTER_OPT_DEST_X, G_TYPE_INT, dest->x,
       GST_VIDEO_CONVERTER_OPT_DEST_Y, G_TYPE_INT, dest->y,
       GST_VIDEO_CONVERTER_OPT_DEST_WIDTH, G_TYPE_INT, dest->w,
@@ -1408,6 +1430,64 @@ lbs_frame_commit (GstLoopbackSink * self, gint index, gsize size)
 /* ------------------------------------------------------------------------ */
 /* Frames                                                                   */
 
+static gint
+lbs_compare_us (gconstpointer a, gconstpointer b)
+{
+  gint64 x = *(const gint64 *) a, y = *(const gint64 *) b;
+
+  return x < y ? -1 : x > y;
+}
+
+/* The trial's median time per frame, without the first round. */
+static gint64
+lbs_trial_median_us (gint64 us[CONVERT_TRIAL_ROUNDS])
+{
+  qsort (us + 1, CONVERT_TRIAL_ROUNDS - 1, sizeof (*us), lbs_compare_us);
+  return us[1 + (CONVERT_TRIAL_ROUNDS - 1) / 2];
+}
+
+/*
+ * A frame of the converter trial (n-threads=0): even frames one thread, odd
+ * ones a thread per CPU; the last keeps the faster converter, the threaded
+ * one only if it is clearly faster (THREADED_SHARE).
+ */
+static void
+lbs_convert_trial (GstLoopbackSink * self, const GstVideoFrame * in,
+    GstVideoFrame * out)
+{
+  guint n = self->trial_frames++;
+  gboolean threaded = n % 2;
+  gint64 start = g_get_monotonic_time ();
+  gint64 one_us, many_us;
+  guint threads;
+
+  gst_video_converter_frame (threaded ? self->convert_threaded :
+      self->convert, in, out);
+  self->trial_us[threaded][n / 2] = g_get_monotonic_time () - start;
+  if (self->trial_frames < 2 * CONVERT_TRIAL_ROUNDS)
+    return;
+
+  one_us = lbs_trial_median_us (self->trial_us[0]);
+  many_us = lbs_trial_median_us (self->trial_us[1]);
+  if (many_us <= one_us * THREADED_SHARE) {
+    gst_video_converter_free (self->convert);
+    self->convert = g_steal_pointer (&self->convert_threaded);
+    threads = g_get_num_processors ();
+  } else {
+    g_clear_pointer (&self->convert_threaded, gst_video_converter_free);
+    threads = 1;
+  }
+  GST_INFO_OBJECT (self, "converting with %u thread(s): a frame took %"
+      G_GINT64_FORMAT " us with one, %" G_GINT64_FORMAT " us with %u",
+      threads, one_us, many_us, g_get_num_processors ());
+  if (self->threads_info)
+    gst_structure_free (self->threads_info);
+  self->threads_info = gst_structure_new ("loopbacksink-threads",
+      "threads", G_TYPE_UINT, threads,
+      "one-thread-us", G_TYPE_INT64, one_us,
+      "threaded-us", G_TYPE_INT64, many_us, NULL);
+}
+
 /* Renders an input frame (in in_info) into device memory at @dst. */
 static gint
 lbs_render_into (GstLoopbackSink * self, GstBuffer * buf, guint8 * dst,
@@ -1443,7 +1523,9 @@ lbs_render_into (GstLoopbackSink * self, GstBuffer * buf, guint8 * dst,
     gst_buffer_unref (outbuf);
     return EINVAL;
   }
-  if (self->convert)
+  if (self->convert_threaded)
+    lbs_convert_trial (self, &in, &out);
+  else if (self->convert)
     gst_video_converter_frame (self->convert, &in, &out);
   else
     gst_video_frame_copy (&out, &in);
@@ -1879,7 +1961,7 @@ gst_loopback_sink_make_placeholder (GstLoopbackSink * self)
   self->placeholder_frame = g_malloc0 (size);
   dst = gst_buffer_new_wrapped_full (0, self->placeholder_frame, size, 0,
       size, NULL, NULL);
-  conv = lbs_converter_new (&src_info, &self->out_info, &rect);
+  conv = lbs_converter_new (&src_info, &self->out_info, &rect, 1);
   if (conv && gst_video_frame_map (&in, &src_info, src, GST_MAP_READ)) {
     if (gst_video_frame_map (&out, &self->out_info, dst, GST_MAP_WRITE)) {
       gst_video_converter_frame (conv, &in, &out);
@@ -2096,6 +2178,28 @@ lbs_keep_bridge_frame (GstLoopbackSink * self,
     g_clear_pointer (&self->bridge_frame, g_free);
 }
 
+/*
+ * The converter from @in to the device format: with n-threads set, with
+ * that many threads; with 0, one thread, and with more than one CPU also a
+ * thread per CPU, for the trial to choose (lbs_convert_trial).
+ */
+static gboolean
+lbs_make_converters (GstLoopbackSink * self, const GstVideoInfo * in)
+{
+  guint threads, cpus = g_get_num_processors ();
+
+  GST_OBJECT_LOCK (self);
+  threads = self->n_threads;
+  GST_OBJECT_UNLOCK (self);
+  self->convert = lbs_converter_new (in, &self->out_info, &self->dest,
+      threads ? threads : 1);
+  if (self->convert && !threads && cpus > 1)
+    self->convert_threaded = lbs_converter_new (in, &self->out_info,
+        &self->dest, cpus);
+  self->trial_frames = 0;
+  return self->convert != NULL;
+}
+
 static gboolean
 gst_loopback_sink_configure (GstLoopbackSink * self, GstCaps * caps,
     gboolean was_raw)
@@ -2163,6 +2267,7 @@ gst_loopback_sink_configure (GstLoopbackSink * self, GstCaps * caps,
 
   /* How frames get there. */
   g_clear_pointer (&self->convert, gst_video_converter_free);
+  g_clear_pointer (&self->convert_threaded, gst_video_converter_free);
   self->in_info = in;
   if (compressed) {
     self->path_kind = LBS_PATH_COMPRESSED;
@@ -2197,8 +2302,7 @@ gst_loopback_sink_configure (GstLoopbackSink * self, GstCaps * caps,
           LBS_PATH_MEMCPY : LBS_PATH_FRAME_COPY;
     } else {
       self->path_kind = LBS_PATH_CONVERT;
-      self->convert = lbs_converter_new (&in, &self->out_info, &self->dest);
-      if (!self->convert) {
+      if (!lbs_make_converters (self, &in)) {
         GST_ELEMENT_ERROR (self, CORE, NEGOTIATION,
             ("Cannot convert %s to the device format %s",
                 gst_video_format_to_string (GST_VIDEO_INFO_FORMAT (&in)),
@@ -2451,6 +2555,7 @@ static GstFlowReturn
 gst_loopback_sink_show_frame (GstVideoSink * vsink, GstBuffer * buf)
 {
   GstLoopbackSink *self = GST_LOOPBACK_SINK (vsink);
+  GstStructure *info;
   gint err = 0;
 
   g_mutex_lock (&self->lock);
@@ -2491,7 +2596,12 @@ gst_loopback_sink_show_frame (GstVideoSink * vsink, GstBuffer * buf)
     g_mutex_unlock (&self->lock);
     return GST_FLOW_ERROR;
   }
+  info = g_steal_pointer (&self->threads_info);
   g_mutex_unlock (&self->lock);
+
+  if (info)
+    gst_element_post_message (GST_ELEMENT (self),
+        gst_message_new_element (GST_OBJECT (self), info));
   return GST_FLOW_OK;
 }
 
@@ -2726,6 +2836,7 @@ gst_loopback_sink_close (GstLoopbackSink * self)
   self->fd = -1;
   self->configured = FALSE;
   g_clear_pointer (&self->convert, gst_video_converter_free);
+  g_clear_pointer (&self->convert_threaded, gst_video_converter_free);
   g_clear_pointer (&self->placeholder_frame, g_free);
   g_clear_pointer (&self->bridge_frame, g_free);
   gst_buffer_replace (&self->last_buffer, NULL);
@@ -2733,6 +2844,8 @@ gst_loopback_sink_close (GstLoopbackSink * self)
   gst_buffer_replace (&self->image, NULL);
   if (self->format_info)
     gst_structure_free (g_steal_pointer (&self->format_info));
+  if (self->threads_info)
+    gst_structure_free (g_steal_pointer (&self->threads_info));
   g_clear_pointer (&self->path, g_free);
   g_mutex_unlock (&self->lock);
 
@@ -2838,6 +2951,9 @@ gst_loopback_sink_set_property (GObject * object, guint prop_id,
     case PROP_IO_MODE:
       self->io_mode = g_value_get_enum (value);
       break;
+    case PROP_N_THREADS:
+      self->n_threads = g_value_get_uint (value);
+      break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
       break;
@@ -2877,6 +2993,9 @@ gst_loopback_sink_get_property (GObject * object, guint prop_id,
     case PROP_IO_MODE:
       g_value_set_enum (value, self->io_mode);
       break;
+    case PROP_N_THREADS:
+      g_value_set_uint (value, self->n_threads);
+      break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
       break;
@@ -2907,6 +3026,7 @@ gst_loopback_sink_init (GstLoopbackSink * self)
   self->scale_mode = DEFAULT_SCALE_MODE;
   self->placeholder = DEFAULT_PLACEHOLDER;
   self->io_mode = DEFAULT_IO_MODE;
+  self->n_threads = DEFAULT_N_THREADS;
   self->split = DEFAULT_SPLIT;
   self->keep_device = DEFAULT_KEEP_DEVICE;
   self->fd = -1;
@@ -3000,6 +3120,24 @@ gst_loopback_sink_class_init (GstLoopbackSinkClass * klass)
       g_param_spec_enum ("io-mode", "I/O mode",
           "How frames are handed to the device",
           GST_TYPE_LOOPBACK_SINK_IO_MODE, DEFAULT_IO_MODE, rw));
+
+  /**
+   * GstLoopbackSink:n-threads:
+   *
+   * Threads that convert and scale each frame. 0 lets the element choose
+   * after each format change: the first frames alternate between one
+   * thread and one per CPU, and the threads stay only if they convert a
+   * frame in at most three quarters of one thread's time (scaling, RGB
+   * to YUV), as a conversion they hardly speed up (YUV format changes
+   * that are a few copies) costs more CPU with them. The choice is posted
+   * as the element message `loopbacksink-threads` with the fields threads,
+   * one-thread-us and threaded-us (median times per frame).
+   */
+  g_object_class_install_property (gobject_class, PROP_N_THREADS,
+      g_param_spec_uint ("n-threads", "Threads",
+          "Threads converting and scaling frames (0: one, or one per CPU "
+          "when that converts clearly faster, measured on the first frames)",
+          0, 256, DEFAULT_N_THREADS, rw));
 
   gst_element_class_add_static_pad_template (element_class, &sink_template);
   gst_element_class_set_static_metadata (element_class,

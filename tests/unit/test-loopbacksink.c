@@ -225,9 +225,12 @@ start (const gchar * props, GstBus ** bus)
   return h;
 }
 
-/* The last loopbacksink-format message on the bus (NULL if none). */
+/*
+ * The last element message called @name on the bus (NULL if none); the
+ * bus's other element messages are dropped.
+ */
 static GstStructure *
-format_message (GstBus * bus)
+element_message (GstBus * bus, const gchar * name)
 {
   GstStructure *found = NULL;
   GstMessage *m;
@@ -235,7 +238,7 @@ format_message (GstBus * bus)
   while ((m = gst_bus_pop_filtered (bus, GST_MESSAGE_ELEMENT))) {
     const GstStructure *s = gst_message_get_structure (m);
 
-    if (gst_structure_has_name (s, "loopbacksink-format")) {
+    if (gst_structure_has_name (s, name)) {
       if (found)
         gst_structure_free (found);
       found = gst_structure_copy (s);
@@ -243,6 +246,12 @@ format_message (GstBus * bus)
     gst_message_unref (m);
   }
   return found;
+}
+
+static GstStructure *
+format_message (GstBus * bus)
+{
+  return element_message (bus, "loopbacksink-format");
 }
 
 static GError *
@@ -1507,6 +1516,120 @@ GST_START_TEST (test_dmabuf_import)
 GST_END_TEST;
 
 /* ------------------------------------------------------------------------ */
+/* Conversion threads                                                       */
+
+/*
+ * @frames frames of @caps (planes filled with @fill) into a device fixed
+ * to I420 320x240 with @props; each must arrive as Y @y, U @u, V @v (+-1:
+ * RGB to YUV rounds). Returns the loopbacksink-threads message, if any.
+ */
+static GstStructure *
+convert_frames (const gchar * props, const gchar * caps, const guint8 fill[4],
+    guint frames, guint8 y, guint8 u, guint8 v)
+{
+  gchar *all = g_strdup_printf ("device=/fake/output0 sync=false "
+      "scale-mode=stretch %s", props);
+  GstStructure *msg;
+  GstHarness *h;
+  GstBus *bus;
+
+  fresh_device ("YU12:320x240");
+  sysfs_attr ("output0", "format", "YU12:320x240@30\n");
+  h = start (all, &bus);
+  gst_harness_set_src_caps_str (h, caps);
+  for (guint i = 1; i <= frames; i++) {
+    const guint8 *p;
+    GBytes *out;
+    gsize n;
+    guint bad = 0;
+
+    fail_unless_equals_int (gst_harness_push (h, make_frame (caps, fill)),
+        GST_FLOW_OK);
+    fail_unless (wait_frames (i));
+    out = last_frame ();
+    p = g_bytes_get_data (out, &n);
+    fail_unless_equals_int (n, 320 * 240 * 3 / 2);
+    for (gsize k = 0; k < n; k++) {
+      guint8 want = k < 320 * 240 ? y : k < 320 * 240 * 5 / 4 ? u : v;
+
+      if (ABS (p[k] - want) > 1 && bad++ < 3)
+        g_print ("#   frame %u, byte %" G_GSIZE_FORMAT ": %u, want %u\n", i,
+            k, p[k], want);
+    }
+    fail_unless (bad == 0, "%s: frame %u: %u wrong bytes", caps, i, bad);
+    g_bytes_unref (out);
+  }
+  msg = element_message (bus, "loopbacksink-threads");
+  finish (h, bus);
+  g_free (all);
+  return msg;
+}
+
+/*
+ * n-threads=0 tries one thread against one per CPU on the first frames and
+ * keeps the threads only when they convert a frame in at most 3/4 of the
+ * time. Which one wins depends on the machine, so the test checks that
+ * the choice follows the times the element reports, that every frame of
+ * the trial (either converter) arrives right, and that a fixed n-threads
+ * makes no trial.
+ */
+GST_START_TEST (test_conversion_threads)
+{
+  static const guint8 gray[4] = { 128, 128, 128, 128 };
+  static const guint8 yv12[4] = { 200, 90, 160, 0 };
+  static const struct
+  {
+    const gchar *caps;
+    const guint8 *fill;
+    guint8 y, u, v;
+  } inputs[] = {
+    /* Scaled, and RGB to YUV: the converter's heavy path. */
+    {"video/x-raw, format=RGB, width=1280, height=720, framerate=30/1",
+        gray, 126, 128, 128},
+    /* YV12 to I420: the planes swapped, a few copies. */
+    {"video/x-raw, format=YV12, width=320, height=240, framerate=30/1",
+        yv12, 200, 160, 90},
+  };
+  guint cpus = g_get_num_processors ();
+
+  for (guint i = 0; i < G_N_ELEMENTS (inputs); i++) {
+    GstStructure *msg = convert_frames ("n-threads=0", inputs[i].caps,
+        inputs[i].fill, 14, inputs[i].y, inputs[i].u, inputs[i].v);
+    gint64 one_us = 0, many_us = 0;
+    guint threads = 0;
+
+    if (cpus == 1) {
+      fail_unless (msg == NULL, "a trial with one CPU");
+      g_print ("# checked: one CPU: %s converted with one thread, no "
+          "trial\n", inputs[i].caps);
+      continue;
+    }
+    fail_unless (msg != NULL, "%s: no loopbacksink-threads message after "
+        "14 frames", inputs[i].caps);
+    fail_unless (gst_structure_get (msg, "threads", G_TYPE_UINT, &threads,
+            "one-thread-us", G_TYPE_INT64, &one_us, "threaded-us",
+            G_TYPE_INT64, &many_us, NULL));
+    fail_unless (threads == 1 || threads == cpus, "threads=%u", threads);
+    fail_unless_equals_int (threads == cpus, many_us * 4 <= one_us * 3);
+    g_print ("# checked: %s: a frame took %" G_GINT64_FORMAT " us with one "
+        "thread, %" G_GINT64_FORMAT " us with %u: kept %u; all 14 trial "
+        "frames right\n", inputs[i].caps, one_us, many_us, cpus, threads);
+    gst_structure_free (msg);
+  }
+
+  for (guint i = 0; i < G_N_ELEMENTS (inputs); i++) {
+    GstStructure *msg = convert_frames ("n-threads=2", inputs[i].caps,
+        inputs[i].fill, 14, inputs[i].y, inputs[i].u, inputs[i].v);
+
+    fail_unless (msg == NULL, "n-threads=2 made a trial");
+    g_print ("# checked: n-threads=2: %s converted right, no trial\n",
+        inputs[i].caps);
+  }
+}
+
+GST_END_TEST;
+
+/* ------------------------------------------------------------------------ */
 
 static void
 remove_tmp (void)
@@ -1547,6 +1670,7 @@ loopbacksink_suite (void)
   tcase_add_test (tc, test_create_device);
   tcase_add_test (tc, test_write_fallback);
   tcase_add_test (tc, test_colorimetry);
+  tcase_add_test (tc, test_conversion_threads);
   tcase_add_test (tc, test_busy);
   tcase_add_test (tc, test_keepalive_clock);
   tcase_add_test (tc, test_keepalive_system_clock);
