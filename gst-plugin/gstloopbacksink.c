@@ -244,6 +244,7 @@ struct _GstLoopbackSink
    * thread per CPU, tried against convert (see CONVERT_TRIAL_ROUNDS).
    */
   GstVideoConverter *convert_threaded;
+  guint convert_threaded_n;     /* its threads: one per CPU */
   guint trial_frames;
   gint64 trial_us[2][CONVERT_TRIAL_ROUNDS];
   GstVideoRectangle dest;
@@ -1472,14 +1473,14 @@ lbs_convert_trial (GstLoopbackSink * self, const GstVideoFrame * in,
   if (many_us <= one_us * THREADED_SHARE) {
     gst_video_converter_free (self->convert);
     self->convert = g_steal_pointer (&self->convert_threaded);
-    threads = g_get_num_processors ();
+    threads = self->convert_threaded_n;
   } else {
     g_clear_pointer (&self->convert_threaded, gst_video_converter_free);
     threads = 1;
   }
   GST_INFO_OBJECT (self, "converting with %u thread(s): a frame took %"
       G_GINT64_FORMAT " us with one, %" G_GINT64_FORMAT " us with %u",
-      threads, one_us, many_us, g_get_num_processors ());
+      threads, one_us, many_us, self->convert_threaded_n);
   if (self->threads_info)
     gst_structure_free (self->threads_info);
   self->threads_info = gst_structure_new ("loopbacksink-threads",
@@ -2193,9 +2194,11 @@ lbs_make_converters (GstLoopbackSink * self, const GstVideoInfo * in)
   GST_OBJECT_UNLOCK (self);
   self->convert = lbs_converter_new (in, &self->out_info, &self->dest,
       threads ? threads : 1);
-  if (self->convert && !threads && cpus > 1)
+  if (self->convert && !threads && cpus > 1) {
     self->convert_threaded = lbs_converter_new (in, &self->out_info,
         &self->dest, cpus);
+    self->convert_threaded_n = cpus;
+  }
   self->trial_frames = 0;
   return self->convert != NULL;
 }
