@@ -269,19 +269,6 @@ static int loopcam_try_fmt_out(struct file *file, void *priv,
 	return 0;
 }
 
-static void loopcam_source_changed(struct loopcam_device *dev)
-{
-	static const struct v4l2_event ev = {
-		.type = V4L2_EVENT_SOURCE_CHANGE,
-		.u.src_change.changes = V4L2_EVENT_SRC_CH_RESOLUTION,
-	};
-	unsigned int i;
-
-	for (i = 0; i < dev->num_nodes; i++)
-		if (dev->nodes[i].kind != LOOPCAM_NODE_OUTPUT)
-			v4l2_event_queue(&dev->nodes[i].vdev, &ev);
-}
-
 static int loopcam_s_fmt_out(struct file *file, void *priv,
 			     struct v4l2_format *f)
 {
@@ -309,7 +296,7 @@ static int loopcam_s_fmt_out(struct file *file, void *priv,
 	if (changed) {
 		lc_dbg(1, dev, "format %ux%u %p4cc, %u bytes\n", pix->width,
 		       pix->height, &pix->pixelformat, pix->sizeimage);
-		loopcam_source_changed(dev);
+		loopcam_source_change(dev, NULL);
 	}
 	return 0;
 }

@@ -405,6 +405,33 @@ void loopcam_idle_kick(struct loopcam_device *dev)
 }
 
 /**
+ * loopcam_source_change() - tell readers the format is not theirs any more
+ * @dev: the device, locked.
+ * @lfh: the one handle to tell, or NULL for every handle of a node that
+ *	has a capture side.
+ *
+ * Queues V4L2_EVENT_SOURCE_CHANGE (resolution): a subscribed reader then
+ * stops streaming, reads the format again and sets up new buffers.
+ */
+void loopcam_source_change(struct loopcam_device *dev, struct loopcam_fh *lfh)
+{
+	static const struct v4l2_event ev = {
+		.type = V4L2_EVENT_SOURCE_CHANGE,
+		.u.src_change.changes = V4L2_EVENT_SRC_CH_RESOLUTION,
+	};
+	unsigned int i;
+
+	lockdep_assert_held(&dev->lock);
+	if (lfh) {
+		v4l2_event_queue_fh(&lfh->fh, &ev);
+		return;
+	}
+	for (i = 0; i < dev->num_nodes; i++)
+		if (dev->nodes[i].kind != LOOPCAM_NODE_OUTPUT)
+			v4l2_event_queue(&dev->nodes[i].vdev, &ev);
+}
+
+/**
  * loopcam_notify_readers() - tell subscribers how many readers stream
  * @dev: the device, locked.
  */
@@ -467,6 +494,13 @@ static int loopcam_queue_setup(struct vb2_queue *q, unsigned int *nbuffers,
 	struct loopcam_device *dev = lfh->dev;
 	unsigned int size = dev->fmt.sizeimage;
 
+	/*
+	 * A reader's first buffers fix the format it reads: frames of any
+	 * other format never land in them, even if the producer changed it
+	 * between this and STREAMON (the reader got SOURCE_CHANGE then).
+	 */
+	if (!loopcam_is_output(q->type) && !vb2_is_busy(q))
+		lfh->stream_fmt = dev->fmt;
 	if (*nplanes)
 		return *nplanes != 1 || sizes[0] < size ? -EINVAL : 0;
 	*nplanes = 1;
@@ -667,13 +701,10 @@ static const struct vb2_ops loopcam_out_qops = {
 static int loopcam_cap_buf_prepare(struct vb2_buffer *vb)
 {
 	struct loopcam_fh *lfh = vb2_get_drv_priv(vb->vb2_queue);
-	struct loopcam_device *dev = lfh->dev;
-	unsigned int need = vb2_start_streaming_called(vb->vb2_queue) ?
-				    lfh->stream_fmt.sizeimage :
-				    dev->fmt.sizeimage;
+	unsigned int need = lfh->stream_fmt.sizeimage;
 
 	if (vb2_plane_size(vb, 0) < need) {
-		lc_dbg(1, dev, "capture buffer %u too small: %lu < %u\n",
+		lc_dbg(1, lfh->dev, "capture buffer %u too small: %lu < %u\n",
 		       vb->index, vb2_plane_size(vb, 0), need);
 		return -EINVAL;
 	}
@@ -694,7 +725,9 @@ static int loopcam_cap_start_streaming(struct vb2_queue *q, unsigned int count)
 	struct loopcam_fh *lfh = vb2_get_drv_priv(q);
 	struct loopcam_device *dev = lfh->dev;
 
-	lfh->stream_fmt = dev->fmt;
+	/* Its buffers are for a format the producer has changed since. */
+	if (!loopcam_same_frame_format(&lfh->stream_fmt, &dev->fmt))
+		loopcam_source_change(dev, lfh);
 	lfh->sequence = 0;
 	lfh->last_timestamp_ns = 0;
 	lfh->received = 0;

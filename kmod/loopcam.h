@@ -403,6 +403,8 @@ struct loopcam_pool_buf *loopcam_pool_writable(struct loopcam_device *dev,
 					       size_t bytes);
 struct loopcam_pool_buf *loopcam_pool_of(struct vb2_buffer *vb);
 void loopcam_pool_buf_put(struct loopcam_pool_buf *pb);
+bool loopcam_memory_charge(unsigned long size);
+void loopcam_memory_uncharge(unsigned long size);
 void loopcam_pool_trim(struct loopcam_device *dev);
 void loopcam_pool_free(struct loopcam_device *dev);
 
@@ -426,6 +428,7 @@ void loopcam_idle_kick(struct loopcam_device *dev);
 void loopcam_idle_work(struct work_struct *work);
 void loopcam_out_return_done(struct loopcam_device *dev);
 void loopcam_notify_readers(struct loopcam_device *dev);
+void loopcam_source_change(struct loopcam_device *dev, struct loopcam_fh *lfh);
 
 /* loopcam-ioctl.c */
 extern const struct v4l2_ioctl_ops loopcam_ioctl_ops;

@@ -14,6 +14,9 @@
 #    write() producer with the same frame size, then a new MMAP producer with
 #    a bigger format), a combined node (exclusive_caps=0) and a combined
 #    node with exclusive_caps=1.
+# 3. A reader whose buffers were made (REQBUFS, QBUF) before a producer changed
+#    the format, and which only then calls STREAMON, gets no frame of the new
+#    format in them.
 set -uo pipefail
 # shellcheck source=tests/vm/guest-lib.sh
 . "$LOOPCAM_TOP/tests/vm/guest-lib.sh"
@@ -106,5 +109,23 @@ bg_start exclusive-reader "$PROBE" follow $EXCL --old YUYV:640x480 --new NV12:12
 lc_check "exclusive: reader follows YUYV 640x480 -> NV12 1280x720" bg_wait exclusive-reader
 kill -TERM "${bg_pids[exclusive-producer]}"
 lc_check "exclusive: producer's ioctls and writes all succeeded" bg_wait exclusive-producer
+
+# ---- 3. a change between a reader's REQBUFS and its STREAMON ----------------------
+# The reader's buffers are made for YUYV 640x480; before it streams, a producer
+# sets UYVY 320x240 and sends frames. None may land in those buffers (the
+# reader would read them as YUYV 640x480): it gets no frame at all.
+lc_info "split node: the format changes between a reader's REQBUFS and its STREAMON"
+lc_check "write YUYV:640x480@30 to $CAP_SYS/format" sh -c "echo YUYV:640x480@30 >$CAP_SYS/format"
+bg_start early-reader "$P/lc-consume" -d $CAP --expect-format YUYV:640x480 -n 10 \
+	--pause-before-streamon-ms 3000 --timeout-ms 3000 --timeout-ok
+sleep 1 # its G_FMT, REQBUFS and QBUFs are done by now
+rc=0
+"$PRODUCE" -d $OUT -f UYVY -s 320x240 -i mmap -r 30 -n 150 >"$LOGS/early-producer.log" 2>&1 || rc=$?
+show early-producer "$LOGS/early-producer.log"
+expect_eq "early: the producer sent its 150 UYVY 320x240 frames" "$rc" 0
+bg_wait early-reader || true
+early=$(grep '^result=' "$LOGS/early-reader.log" | tail -n 1)
+expect_eq "early: frames the reader got in its YUYV 640x480 buffers" "$(kv received <<<"${early// /$'\n'}")" 0
+expect_eq "early: wrongly sized frames" "$(kv bad_size <<<"${early// /$'\n'}")" 0
 
 lc_unload

@@ -62,6 +62,7 @@ struct opts {
 	uint64_t max_gap_us;
 	uint32_t wait_capture_ms;
 	uint32_t wait_format_ms;
+	uint32_t pause_before_streamon_ms; /* --pause-before-streamon-ms */
 	int lenient_fmt;
 	int no_cap_check;
 	const char *progress; /* --progress FILE */
@@ -175,6 +176,8 @@ static void usage(FILE *fp)
 "                             (exclusive_caps: appears when a producer streams)\n"
 "      --wait-format-ms MS    wait up to MS for G_FMT to show --expect-format\n"
 "                             (reader started before the producer set it)\n"
+"      --pause-before-streamon-ms MS  sleep MS between queueing the buffers and\n"
+"                             STREAMON (a format change can come in between)\n"
 "      --lenient-fmt          G_FMT bytesperline/sizeimage mismatches only noted\n"
 "      --no-cap-check         do not require VIDEO_CAPTURE in QUERYCAP\n"
 "      --progress FILE        keep the number of frames received so far in FILE\n"
@@ -194,6 +197,7 @@ enum {
 	O_EXPECT_TS, O_ALLOW_FOREIGN, O_ALLOW_ERROR_BUFS, O_MAX_LAT, O_MIN_FPS, O_MAX_GAP,
 	O_WAIT_CAPTURE, O_WAIT_FORMAT, O_LENIENT_FMT, O_NO_CAP_CHECK, O_PROGRESS,
 	O_MAX_FPS, O_MIN_1S, O_SAVE, O_REF, O_REF_REPEATS_OK, O_REF_MISSES_OK, O_REF_COMPLETE,
+	O_PAUSE_STREAMON,
 };
 
 static int parse_args(int argc, char **argv, struct opts *o)
@@ -225,6 +229,7 @@ static int parse_args(int argc, char **argv, struct opts *o)
 		{ "min-fps", required_argument, NULL, O_MIN_FPS },
 		{ "max-gap-us", required_argument, NULL, O_MAX_GAP },
 		{ "wait-capture-ms", required_argument, NULL, O_WAIT_CAPTURE },
+		{ "pause-before-streamon-ms", required_argument, NULL, O_PAUSE_STREAMON },
 		{ "wait-format-ms", required_argument, NULL, O_WAIT_FORMAT },
 		{ "lenient-fmt", no_argument, NULL, O_LENIENT_FMT },
 		{ "no-cap-check", no_argument, NULL, O_NO_CAP_CHECK },
@@ -381,6 +386,11 @@ static int parse_args(int argc, char **argv, struct opts *o)
 			break;
 		case O_WAIT_FORMAT:
 			if (lc_opt_u32("--wait-format-ms", optarg, &o->wait_format_ms))
+				return -1;
+			break;
+		case O_PAUSE_STREAMON:
+			if (lc_opt_u32("--pause-before-streamon-ms", optarg,
+				       &o->pause_before_streamon_ms))
 				return -1;
 			break;
 		case O_LENIENT_FMT:
@@ -1221,6 +1231,11 @@ int main(int argc, char **argv)
 		for (unsigned i = 0; i < bufs.count; i++)
 			if (lc_bufs_qbuf(&bufs, i, 0, 0))
 				return 2;
+		if (c.o.pause_before_streamon_ms) {
+			printf("pausing %u ms before STREAMON\n", c.o.pause_before_streamon_ms);
+			fflush(stdout);
+			lc_sleep_ms(c.o.pause_before_streamon_ms);
+		}
 		if (lc_streamon(&c.dev, V4L2_BUF_TYPE_VIDEO_CAPTURE))
 			return 2;
 		streaming = 1;
