@@ -98,9 +98,9 @@ int loopcam_config_check(const struct loopcam_config *cfg)
 /**
  * loopcam_frame_reserve() - make room for a frame
  * @frame: the frame; its contents are lost when it grows.
- * @bytes: size needed.
+ * @bytes: size needed; counted against the memory budget.
  *
- * Return: 0 or -ENOMEM.
+ * Return: 0, or -ENOMEM (no memory, or over max_memory_mb).
  */
 int loopcam_frame_reserve(struct loopcam_frame *frame, size_t bytes)
 {
@@ -108,10 +108,15 @@ int loopcam_frame_reserve(struct loopcam_frame *frame, size_t bytes)
 
 	if (frame->alloc >= bytes)
 		return 0;
-	data = vmalloc(bytes);
-	if (!data)
+	if (!loopcam_memory_charge(bytes))
 		return -ENOMEM;
+	data = vmalloc(bytes);
+	if (!data) {
+		loopcam_memory_uncharge(bytes);
+		return -ENOMEM;
+	}
 	vfree(frame->data);
+	loopcam_memory_uncharge(frame->alloc);
 	frame->data = data;
 	frame->alloc = bytes;
 	frame->bytes = 0;
@@ -121,6 +126,7 @@ int loopcam_frame_reserve(struct loopcam_frame *frame, size_t bytes)
 void loopcam_frame_free(struct loopcam_frame *frame)
 {
 	vfree(frame->data);
+	loopcam_memory_uncharge(frame->alloc);
 	memset(frame, 0, sizeof(*frame));
 }
 

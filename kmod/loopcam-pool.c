@@ -52,7 +52,7 @@ struct loopcam_mem {
 	bool out;
 };
 
-/* Bytes of MMAP buffer memory all devices hold together. */
+/* Bytes of frame memory all devices hold together (loopcam_memory_charge). */
 static atomic_long_t loopcam_memory_used = ATOMIC_LONG_INIT(0);
 
 static unsigned long loopcam_memory_budget(void)
@@ -62,31 +62,54 @@ static unsigned long loopcam_memory_budget(void)
 	return (totalram_pages() << PAGE_SHIFT) / 2;
 }
 
-/*
- * Memory the kernel allocates for buffers counts against one budget for
- * all devices, so that no user of the nodes can pin all memory with many
- * devices, handles and large frames. A buffer over budget fails; vb2 then
- * gives REQBUFS fewer buffers, or ENOMEM when none fit.
+/**
+ * loopcam_memory_charge() - count frame memory against the budget
+ * @size: bytes about to be allocated.
+ *
+ * All frame memory the module allocates - buffers, the staging and
+ * placeholder frames - counts against one budget for all devices, so that
+ * no user of the nodes can take all memory with many devices, handles and
+ * large frames. A buffer over budget fails (vb2 then gives REQBUFS fewer
+ * buffers, or ENOMEM when none fit), and so does a frame the device would
+ * keep (write() then fails with ENOMEM, readers go without placeholder).
+ *
+ * Return: true when @size fits and is counted; loopcam_memory_uncharge()
+ * gives it back.
  */
+bool loopcam_memory_charge(unsigned long size)
+{
+	if (atomic_long_add_return(size, &loopcam_memory_used) <=
+	    loopcam_memory_budget())
+		return true;
+	atomic_long_sub(size, &loopcam_memory_used);
+	return false;
+}
+
+/**
+ * loopcam_memory_uncharge() - give back what loopcam_memory_charge() counted
+ * @size: bytes freed.
+ */
+void loopcam_memory_uncharge(unsigned long size)
+{
+	atomic_long_sub(size, &loopcam_memory_used);
+}
+
 static void *loopcam_vmem_alloc(struct vb2_buffer *vb, unsigned long size)
 {
 	void *vmem;
 
-	if (atomic_long_add_return(size, &loopcam_memory_used) >
-	    loopcam_memory_budget()) {
-		atomic_long_sub(size, &loopcam_memory_used);
+	if (!loopcam_memory_charge(size))
 		return ERR_PTR(-ENOMEM);
-	}
 	vmem = vb2_vmalloc_memops.alloc(vb, NULL, size);
 	if (IS_ERR(vmem))
-		atomic_long_sub(size, &loopcam_memory_used);
+		loopcam_memory_uncharge(size);
 	return vmem;
 }
 
 static void loopcam_vmem_free(void *vmem, unsigned long size)
 {
 	vb2_vmalloc_memops.put(vmem);
-	atomic_long_sub(size, &loopcam_memory_used);
+	loopcam_memory_uncharge(size);
 }
 
 static void loopcam_pool_buf_release(struct kref *ref)
