@@ -675,6 +675,17 @@ static void t_seqtrack(void)
 	      "a repeated frame is out of order");
 	CHECK(t.missed == 1, "read(): missed %llu", (unsigned long long)t.missed);
 
+	/* A sink's keep-alive repeat: the previous frame again, a v4l2 sequence on. */
+	lc_seqtrack_init(&t);
+	t.repeats_ok = 1;
+	lc_seqtrack_frame(&t, 1, 0, 1, 0, 0);
+	CHECK(lc_seqtrack_frame(&t, 1, 0, 1, 1, 0) == 0 && t.repeats == 1 && t.out_of_order == 0,
+	      "repeats_ok: frame 0 again is a repeat");
+	CHECK(lc_seqtrack_frame(&t, 1, 1, 1, 2, 0) == 0 && t.seq_mismatch == 0 && t.missed == 0,
+	      "repeats_ok: the frame after the repeat is in order");
+	CHECK(lc_seqtrack_frame(&t, 1, 0, 1, 3, 0) == 1 && t.out_of_order == 1,
+	      "repeats_ok: an older frame is still out of order");
+
 	lc_seqtrack_init(&t);
 	for (uint32_t i = 0; i < 6; i++)
 		lc_seqtrack_frame(&t, 0xaaaa, 100 + i, 1, i, 0);

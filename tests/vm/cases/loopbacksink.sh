@@ -108,10 +108,11 @@ lc_unload
 
 PROGS=$LOOPCAM_BUILD/tests/vm/progs
 FEED=$LOOPCAM_TOP/tests/vm/progs/lc-gst-feed
-# 3 frame intervals: TCG alone delays a frame by up to 45 ms now and then
+# 4.5 frame intervals: TCG alone delays a frame by up to 45 ms now and then,
+# and by 107 ms once in CI on the clang kernel with another VM running
 # (max_gap_us in each reader's summary line), while a keep-alive that
 # failed would leave a gap of the whole 3 s stall.
-GAP_US=100000
+GAP_US=150000
 lc_load devices=1 video_nr=10 split_nodes=1 capture_nr=11 || exit 1
 lc_wait_dev $CAP || exit 1
 
@@ -155,9 +156,11 @@ for spec in YU12:320x240:i420 NV12:320x240:nv12 YUYV:320x240:yuy2 YU12:322x182:i
 		sh -c "echo $fourcc:$size@30 >$SYS/format"
 	# Black frames before the first and after the last (PAUSED, EOS) are
 	# the element's placeholder: counted as foreign, not failed.
+	# A frame that comes late gets repeated by the keep-alive (a busy VM
+	# makes one now and then): allowed, in order.
 	consume "content-$fourcc-$size" -n 0 -t 6 --expect-format "$fourcc:$size" \
 		--wait-format-ms 20000 --expect-all --expect-first-seq 0 --allow-foreign \
-		--min-fps 27 --max-gap-us $GAP_US
+		--repeats-ok --min-fps 27 --max-gap-us $GAP_US
 	wait_readers $CAP 1
 	lc_check "$fourcc $size: filesrc ! rawvideoparse format=$gstfmt ! loopbacksink, exit 0" \
 		timeout 60 gst-launch-1.0 -q filesrc location="$file" ! rawvideoparse \

@@ -168,11 +168,14 @@ struct lc_seqtrack {
 	uint64_t received; /* frames passed to lc_seqtrack_frame */
 	uint64_t missed; /* producer frames skipped between received ones */
 	uint64_t out_of_order; /* header seq not increasing within a stream */
+	uint64_t repeats; /* the previous frame again, with repeats_ok */
 	uint64_t seq_mismatch; /* v4l2 sequence gap != header seq gap */
 	uint64_t v4l2_gaps; /* frames skipped according to v4l2 sequence */
 	uint64_t ts_backwards; /* v4l2 timestamp went back */
 	uint64_t streams; /* distinct producer runs seen */
 	uint64_t first_seq; /* header seq of the first frame */
+	/* settings */
+	int repeats_ok; /* the previous frame again is a repeat, not out of order */
 	/* state */
 	int have_prev;
 	uint32_t prev_stream;

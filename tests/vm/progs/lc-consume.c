@@ -72,6 +72,7 @@ struct opts {
 	const char *ref; /* --ref FILE */
 	int check_set; /* -c given */
 	int ref_repeats_ok, ref_misses_ok, ref_complete;
+	int repeats_ok; /* --repeats-ok */
 };
 
 #define MAX_PROBLEMS 10
@@ -152,6 +153,8 @@ static void usage(FILE *fp)
 "      --ref FILE             frames must equal frames of FILE (raw frames of the\n"
 "                             device format, sizeimage each), in order (no -c)\n"
 "      --ref-repeats-ok       --ref: a frame may repeat the previous one (stalls)\n"
+"      --repeats-ok           test frames: the previous frame may come again (a\n"
+"                             sink's keep-alive repeating a late frame); noted\n"
 "      --ref-misses-ok        --ref: reference frames may be skipped\n"
 "      --ref-complete         --ref: the first frame must be reference frame 0 and\n"
 "                             the last the file's last frame\n"
@@ -197,7 +200,7 @@ enum {
 	O_EXPECT_TS, O_ALLOW_FOREIGN, O_ALLOW_ERROR_BUFS, O_MAX_LAT, O_MIN_FPS, O_MAX_GAP,
 	O_WAIT_CAPTURE, O_WAIT_FORMAT, O_LENIENT_FMT, O_NO_CAP_CHECK, O_PROGRESS,
 	O_MAX_FPS, O_MIN_1S, O_SAVE, O_REF, O_REF_REPEATS_OK, O_REF_MISSES_OK, O_REF_COMPLETE,
-	O_PAUSE_STREAMON,
+	O_PAUSE_STREAMON, O_REPEATS_OK,
 };
 
 static int parse_args(int argc, char **argv, struct opts *o)
@@ -239,6 +242,7 @@ static int parse_args(int argc, char **argv, struct opts *o)
 		{ "save", required_argument, NULL, O_SAVE },
 		{ "ref", required_argument, NULL, O_REF },
 		{ "ref-repeats-ok", no_argument, NULL, O_REF_REPEATS_OK },
+		{ "repeats-ok", no_argument, NULL, O_REPEATS_OK },
 		{ "ref-misses-ok", no_argument, NULL, O_REF_MISSES_OK },
 		{ "ref-complete", no_argument, NULL, O_REF_COMPLETE },
 		{ NULL, 0, NULL, 0 },
@@ -415,6 +419,9 @@ static int parse_args(int argc, char **argv, struct opts *o)
 			break;
 		case O_REF:
 			o->ref = optarg;
+			break;
+		case O_REPEATS_OK:
+			o->repeats_ok = 1;
 			break;
 		case O_REF_REPEATS_OK:
 			o->ref_repeats_ok = 1;
@@ -1193,6 +1200,7 @@ int main(int argc, char **argv)
 		return 2;
 	lc_stop_on_signals();
 	lc_seqtrack_init(&st->track);
+	st->track.repeats_ok = c.o.repeats_ok;
 
 	c.progress_fd = -1;
 	if (c.o.progress) {
@@ -1407,6 +1415,9 @@ int main(int argc, char **argv)
 	if (c.o.frames && st->received < c.o.frames && !lc_stop &&
 	    !(st->timeouts && c.o.timeout_ok))
 		incomplete = 1;
+	if (st->track.repeats)
+		printf("note: %llu frame(s) came again right after themselves (--repeats-ok)\n",
+		       (unsigned long long)st->track.repeats);
 
 	printf("result=%s received=%llu torn=%llu missed=%llu out_of_order=%llu bad_size=%llu "
 	       "seq_mismatch=%llu v4l2_gaps=%llu foreign=%llu error_bufs=%llu fmt_mismatch=%llu "

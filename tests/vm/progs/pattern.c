@@ -465,6 +465,8 @@ int lc_seqtrack_frame(struct lc_seqtrack *t, uint32_t stream, uint64_t seq,
 	if (!t->have_prev || stream != t->prev_stream) {
 		/* first frame, or a new producer run: restart the comparison */
 		t->streams++;
+	} else if (seq == t->prev_seq && t->repeats_ok) {
+		t->repeats++;
 	} else if (seq <= t->prev_seq) {
 		t->out_of_order++;
 		snprintf(t->last_problem, sizeof(t->last_problem),
