@@ -5,12 +5,13 @@
 # device that a fifth process adds and removes through the control device
 # all along. run-vm fails the case on any oops, WARN, lockdep report
 # (the clang kernel has PROVE_LOCKING), hung task or kmemleak report, and
-# when the module cannot be unloaded afterwards. Then the devices must
-# still work: a producer's 60 frames reach a reader whole, in order, on the
-# split device and on the combined one.
+# when the module cannot be unloaded afterwards. Then, with controls and
+# format reset, the devices must still work: all 60 frames of a producer
+# reach a reader of the split device whole and in order, and 30 of 90 a
+# reader of the combined one.
 #
 # LC_FUZZ_SEED picks another seed (the default is fixed so that a failure
-# can be run again); LC_FUZZ_SECONDS another length.
+# can be run again); LC_FUZZ_SECONDS another length (whole seconds).
 #
 # Needs LOOPCAM_BUILD (lc-fuzz, lc-produce, lc-consume).
 set -euo pipefail
