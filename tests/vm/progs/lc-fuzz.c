@@ -49,6 +49,9 @@
 #include <linux/videodev2.h>
 #include <linux/v4l2loopback.h>
 
+#include "frame.h"
+#include "v4l2util.h"
+
 #define MAX_NODES 8
 #define HANDLES 3
 #define MAX_BUFS 32
@@ -128,14 +131,10 @@ static const uint32_t memories[] = { V4L2_MEMORY_MMAP, V4L2_MEMORY_MMAP, V4L2_ME
 				     V4L2_MEMORY_DMABUF, V4L2_MEMORY_OVERLAY, 0, 77 };
 static const uint32_t counts[] = { 0, 1, 2, 3, 4, 8, 32, 33, 1000, 0xffffffffu };
 
-static int xioctl(int fd, unsigned long req, void *arg)
+/* Bytes of a frame in the handle's last format (a small YUYV one before). */
+static uint32_t frame_size(const struct handle *h)
 {
-	int r;
-
-	do {
-		r = ioctl(fd, req, arg);
-	} while (r < 0 && errno == EINTR);
-	return r;
+	return h->sizeimage ? h->sizeimage : 320 * 240 * 2;
 }
 
 /* A handle's buffer type: its own, or any. */
@@ -201,7 +200,7 @@ static int op_fmt(struct worker *w, struct handle *h)
 			f.fmt.pix.colorspace = rnd(16);
 		}
 	}
-	r = xioctl(h->fd, req, &f);
+	r = lc_xioctl(h->fd, req, &f);
 	if (r == 0 && f.fmt.pix.sizeimage)
 		h->sizeimage = f.fmt.pix.sizeimage;
 	return r;
@@ -220,7 +219,7 @@ static int op_reqbufs(struct worker *w, struct handle *h)
 	(void)w;
 	if (rb.count == 0 || chance(20))
 		unmap_all(h);
-	r = xioctl(h->fd, VIDIOC_REQBUFS, &rb);
+	r = lc_xioctl(h->fd, VIDIOC_REQBUFS, &rb);
 	if (r == 0) {
 		h->type = rb.type;
 		h->memory = rb.memory;
@@ -239,10 +238,10 @@ static int op_create_bufs(struct worker *w, struct handle *h)
 
 	(void)w;
 	cb.format.type = pick_type(h);
-	if (xioctl(h->fd, VIDIOC_G_FMT, &cb.format) == 0 && chance(40))
+	if (lc_xioctl(h->fd, VIDIOC_G_FMT, &cb.format) == 0 && chance(40))
 		cb.format.fmt.pix.sizeimage = chance(50) ? cb.format.fmt.pix.sizeimage / 2 :
 							  (uint32_t)random();
-	r = xioctl(h->fd, VIDIOC_CREATE_BUFS, &cb);
+	r = lc_xioctl(h->fd, VIDIOC_CREATE_BUFS, &cb);
 	if (r == 0 && cb.count && h->nbufs && cb.index + cb.count <= MAX_BUFS)
 		h->nbufs = cb.index + cb.count;
 	return r;
@@ -258,7 +257,7 @@ static int op_mmap(struct worker *w, struct handle *h)
 	void *p;
 
 	(void)w;
-	if (xioctl(h->fd, VIDIOC_QUERYBUF, &b) < 0)
+	if (lc_xioctl(h->fd, VIDIOC_QUERYBUF, &b) < 0)
 		return -1;
 	if (b.memory != V4L2_MEMORY_MMAP || b.index >= MAX_BUFS || h->maps[b.index].addr)
 		return 0;
@@ -288,7 +287,7 @@ static int op_munmap(struct worker *w, struct handle *h)
 
 static int op_qbuf(struct worker *w, struct handle *h)
 {
-	uint32_t size = h->sizeimage ? h->sizeimage : 320 * 240 * 2;
+	uint32_t size = frame_size(h);
 	struct v4l2_buffer b = {
 		.type = pick_type(h),
 		.memory = h->nbufs && chance(85) ? h->memory : PICK(memories),
@@ -312,7 +311,7 @@ static int op_qbuf(struct worker *w, struct handle *h)
 			 chance(50) ? h->fd : (int)rnd(64) - 1;
 		b.length = chance(80) ? size : (uint32_t)random();
 	}
-	return xioctl(h->fd, VIDIOC_QBUF, &b);
+	return lc_xioctl(h->fd, VIDIOC_QBUF, &b);
 }
 
 static int op_dqbuf(struct worker *w, struct handle *h)
@@ -323,7 +322,7 @@ static int op_dqbuf(struct worker *w, struct handle *h)
 	};
 
 	(void)w;
-	return xioctl(h->fd, VIDIOC_DQBUF, &b);
+	return lc_xioctl(h->fd, VIDIOC_DQBUF, &b);
 }
 
 static int op_stream(struct worker *w, struct handle *h)
@@ -331,12 +330,12 @@ static int op_stream(struct worker *w, struct handle *h)
 	int type = (int)pick_type(h);
 
 	(void)w;
-	return xioctl(h->fd, chance(60) ? VIDIOC_STREAMON : VIDIOC_STREAMOFF, &type);
+	return lc_xioctl(h->fd, chance(60) ? VIDIOC_STREAMON : VIDIOC_STREAMOFF, &type);
 }
 
 static int op_write(struct worker *w, struct handle *h)
 {
-	uint32_t size = h->sizeimage ? h->sizeimage : 320 * 240 * 2;
+	uint32_t size = frame_size(h);
 	size_t sizes[] = { size, size, 1, 100, size - 1, size + 7, 2 * (size_t)size };
 	size_t n = sizes[rnd(sizeof(sizes) / sizeof(sizes[0]))];
 
@@ -349,7 +348,7 @@ static int op_write(struct worker *w, struct handle *h)
 
 static int op_read(struct worker *w, struct handle *h)
 {
-	uint32_t size = h->sizeimage ? h->sizeimage : 320 * 240 * 2;
+	uint32_t size = frame_size(h);
 	size_t n = chance(70) ? size : rnd(SCRATCH_SIZE);
 
 	if (n > SCRATCH_SIZE)
@@ -367,11 +366,11 @@ static int op_parm(struct worker *w, struct handle *h)
 
 	(void)w;
 	if (chance(30))
-		return xioctl(h->fd, VIDIOC_G_PARM, &p);
+		return lc_xioctl(h->fd, VIDIOC_G_PARM, &p);
 	p.parm.output.timeperframe.numerator = PICK(nums);
 	p.parm.output.timeperframe.denominator = PICK(dens);
 	p.parm.output.outputmode = chance(90) ? 0 : (uint32_t)random();
-	return xioctl(h->fd, VIDIOC_S_PARM, &p);
+	return lc_xioctl(h->fd, VIDIOC_S_PARM, &p);
 }
 
 static int op_ctrl(struct worker *w, struct handle *h)
@@ -381,7 +380,7 @@ static int op_ctrl(struct worker *w, struct handle *h)
 	unsigned n = 0;
 
 	(void)w;
-	while (n < 24 && xioctl(h->fd, VIDIOC_QUERYCTRL, &q) == 0) {
+	while (n < 24 && lc_xioctl(h->fd, VIDIOC_QUERYCTRL, &q) == 0) {
 		ids[n++] = q.id;
 		q.id |= V4L2_CTRL_FLAG_NEXT_CTRL;
 	}
@@ -398,7 +397,7 @@ static int op_ctrl(struct worker *w, struct handle *h)
 			c[i].value = (int32_t)random() - (chance(50) ? 0 : 0x40000000);
 			c[i].size = chance(90) ? 0 : rnd(64);
 		}
-		return xioctl(h->fd, chance(50) ? VIDIOC_S_EXT_CTRLS : VIDIOC_TRY_EXT_CTRLS, &cs);
+		return lc_xioctl(h->fd, chance(50) ? VIDIOC_S_EXT_CTRLS : VIDIOC_TRY_EXT_CTRLS, &cs);
 	}
 	{
 		struct v4l2_control c = {
@@ -406,7 +405,7 @@ static int op_ctrl(struct worker *w, struct handle *h)
 			.value = chance(50) ? (int32_t)rnd(3) : (int32_t)random() - 0x40000000,
 		};
 
-		return xioctl(h->fd, chance(70) ? VIDIOC_S_CTRL : VIDIOC_G_CTRL, &c);
+		return lc_xioctl(h->fd, chance(70) ? VIDIOC_S_CTRL : VIDIOC_G_CTRL, &c);
 	}
 }
 
@@ -417,12 +416,12 @@ static int op_enum(struct worker *w, struct handle *h)
 	case 0: {
 		struct v4l2_fmtdesc d = { .index = rnd(40), .type = pick_type(h) };
 
-		return xioctl(h->fd, VIDIOC_ENUM_FMT, &d);
+		return lc_xioctl(h->fd, VIDIOC_ENUM_FMT, &d);
 	}
 	case 1: {
 		struct v4l2_frmsizeenum s = { .index = rnd(8), .pixel_format = PICK(fourccs) };
 
-		return xioctl(h->fd, VIDIOC_ENUM_FRAMESIZES, &s);
+		return lc_xioctl(h->fd, VIDIOC_ENUM_FRAMESIZES, &s);
 	}
 	case 2: {
 		struct v4l2_frmivalenum i = {
@@ -430,17 +429,17 @@ static int op_enum(struct worker *w, struct handle *h)
 			.width = PICK(dims), .height = PICK(dims),
 		};
 
-		return xioctl(h->fd, VIDIOC_ENUM_FRAMEINTERVALS, &i);
+		return lc_xioctl(h->fd, VIDIOC_ENUM_FRAMEINTERVALS, &i);
 	}
 	case 3: {
 		struct v4l2_output o = { .index = rnd(3) };
 
-		return xioctl(h->fd, chance(50) ? VIDIOC_ENUMOUTPUT : VIDIOC_ENUMINPUT, &o);
+		return lc_xioctl(h->fd, chance(50) ? VIDIOC_ENUMOUTPUT : VIDIOC_ENUMINPUT, &o);
 	}
 	default: {
 		int i = chance(80) ? 0 : (int)random();
 
-		return xioctl(h->fd, chance(50) ? VIDIOC_S_INPUT : VIDIOC_S_OUTPUT, &i);
+		return lc_xioctl(h->fd, chance(50) ? VIDIOC_S_INPUT : VIDIOC_S_OUTPUT, &i);
 	}
 	}
 }
@@ -460,11 +459,11 @@ static int op_event(struct worker *w, struct handle *h)
 	(void)w;
 	switch (rnd(3)) {
 	case 0:
-		return xioctl(h->fd, VIDIOC_SUBSCRIBE_EVENT, &s);
+		return lc_xioctl(h->fd, VIDIOC_SUBSCRIBE_EVENT, &s);
 	case 1:
-		return xioctl(h->fd, VIDIOC_UNSUBSCRIBE_EVENT, &s);
+		return lc_xioctl(h->fd, VIDIOC_UNSUBSCRIBE_EVENT, &s);
 	default:
-		return xioctl(h->fd, VIDIOC_DQEVENT, &e);
+		return lc_xioctl(h->fd, VIDIOC_DQEVENT, &e);
 	}
 }
 
@@ -476,7 +475,7 @@ static int op_expbuf(struct worker *w, struct handle *h)
 		.flags = chance(90) ? O_RDWR | O_CLOEXEC : (uint32_t)random(),
 	};
 
-	if (xioctl(h->fd, VIDIOC_EXPBUF, &e) < 0)
+	if (lc_xioctl(h->fd, VIDIOC_EXPBUF, &e) < 0)
 		return -1;
 	if (w->n_exports == MAX_EXPORTS) {
 		unsigned i = rnd(MAX_EXPORTS);
@@ -510,7 +509,7 @@ static int op_bad_pointer(struct worker *w, struct handle *h)
 		VIDIOC_SUBSCRIBE_EVENT, VIDIOC_DQEVENT, VIDIOC_G_SELECTION,
 	};
 
-	return xioctl(h->fd, reqs[rnd(sizeof(reqs) / sizeof(reqs[0]))],
+	return lc_xioctl(h->fd, reqs[rnd(sizeof(reqs) / sizeof(reqs[0]))],
 		      chance(50) ? NULL : w->unmapped);
 }
 
@@ -518,7 +517,7 @@ static int op_unknown(struct worker *w, struct handle *h)
 {
 	unsigned long req = _IOC(rnd(4), chance(70) ? 'V' : rnd(256), rnd(256), rnd(512));
 
-	return xioctl(h->fd, req, w->scratch);
+	return lc_xioctl(h->fd, req, w->scratch);
 }
 
 static int (*const ops[OP_COUNT])(struct worker *, struct handle *) = {
@@ -555,10 +554,7 @@ static enum op pick_op(const int *enabled)
 
 static double now_s(void)
 {
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+	return (double)lc_now_ns() / 1e9;
 }
 
 static int run_worker(struct worker *w, int id, unsigned seed, double seconds)
@@ -641,7 +637,7 @@ static int run_churn(const char *ctl, int nr, unsigned seed, double seconds)
 		struct timespec pause = { 0, (long)rnd(300) * 1000000L };
 
 		snprintf(c.card_label, sizeof(c.card_label), "lc-fuzz churn");
-		if (xioctl(fd, V4L2LOOPBACK_CTL_ADD, &c) < 0) {
+		if (lc_xioctl(fd, V4L2LOOPBACK_CTL_ADD, &c) < 0) {
 			nanosleep(&pause, NULL);
 			continue;
 		}
@@ -650,7 +646,7 @@ static int run_churn(const char *ctl, int nr, unsigned seed, double seconds)
 		/* Refused (EBUSY) while a worker has it open: try again. */
 		pause.tv_nsec = 5000000L;
 		for (;;) {
-			if (xioctl(fd, V4L2LOOPBACK_CTL_REMOVE, (void *)(long)nr) == 0) {
+			if (lc_xioctl(fd, V4L2LOOPBACK_CTL_REMOVE, (void *)(long)nr) == 0) {
 				removed++;
 				break;
 			}
