@@ -179,6 +179,20 @@ int loopcam_set_announced_format(struct loopcam_device *dev,
 	return 0;
 }
 
+/*
+ * udev learns of a node's capabilities when it appears (v4l_id's
+ * ID_V4L_CAPABILITIES) and clients that watch udev (PipeWire, SDL) list
+ * cameras from that: a node that becomes a camera later must say so with
+ * a change event. Sent from a work item, outside the device lock.
+ */
+static void loopcam_caps_work(struct work_struct *work)
+{
+	struct loopcam_device *dev =
+		container_of(work, struct loopcam_device, caps_work);
+
+	kobject_uevent(&dev->nodes[0].vdev.dev.kobj, KOBJ_CHANGE);
+}
+
 /**
  * loopcam_update_caps() - advertise what the nodes can do now
  * @dev: the device, locked.
@@ -186,6 +200,7 @@ int loopcam_set_announced_format(struct loopcam_device *dev,
  * A combined node with exclusive caps shows OUTPUT until a producer
  * streams, then CAPTURE (so browsers take it for a camera), and OUTPUT
  * again when the producer is gone unless keep_format holds the format.
+ * Each change of a registered node is announced to udev.
  */
 void loopcam_update_caps(struct loopcam_device *dev)
 {
@@ -204,6 +219,9 @@ void loopcam_update_caps(struct loopcam_device *dev)
 			   dev->keep_format);
 		caps |= capture ? V4L2_CAP_VIDEO_CAPTURE : V4L2_CAP_VIDEO_OUTPUT;
 	}
+	if (caps != vdev->device_caps && video_is_registered(vdev) &&
+	    !dev->removing)
+		schedule_work(&dev->caps_work);
 	vdev->device_caps = caps;
 }
 
@@ -318,6 +336,7 @@ struct loopcam_device *loopcam_device_create(const struct loopcam_config *cfg)
 	INIT_LIST_HEAD(&dev->readers);
 	INIT_LIST_HEAD(&dev->list);
 	INIT_DELAYED_WORK(&dev->idle_work, loopcam_idle_work);
+	INIT_WORK(&dev->caps_work, loopcam_caps_work);
 	INIT_LIST_HEAD(&dev->out_done);
 	INIT_LIST_HEAD(&dev->out_held);
 	loopcam_init_format(dev);
@@ -379,6 +398,7 @@ int loopcam_device_destroy(struct loopcam_device *dev)
 	mutex_unlock(&dev->lock);
 
 	cancel_delayed_work_sync(&dev->idle_work);
+	cancel_work_sync(&dev->caps_work);
 	for (i = 0; i < dev->num_nodes; i++)
 		video_unregister_device(&dev->nodes[i].vdev);
 	/* Frees the device once the last node reference is gone. */

@@ -207,6 +207,7 @@ struct loopcam_frame {
  * @grab_placeholder: the next producer frame becomes the placeholder.
  * @idle_work: paces placeholder and sustained frames.
  * @idle_next_ns: when @idle_work next offers a frame; 0 = now.
+ * @caps_work: tells udev that an exclusive-caps node changed direction.
  * @out_done: producer buffers delivered during QBUF or STREAMON, handed
  *	back when vb2 has replied (QBUF must never return a done buffer).
  * @out_held: producer buffers delivered without a copy, waiting for
@@ -256,6 +257,7 @@ struct loopcam_device {
 	bool grab_placeholder;
 	struct delayed_work idle_work;
 	u64 idle_next_ns;
+	struct work_struct caps_work;
 	struct list_head out_done;
 	struct list_head out_held;
 	struct loopcam_pool_buf *pool[LOOPCAM_MAX_BUFFERS];
