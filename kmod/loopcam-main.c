@@ -79,7 +79,7 @@ MODULE_PARM_DESC(max_height, "largest frame height (default 8192)");
 
 unsigned int loopcam_max_memory_mb;
 module_param_named(max_memory_mb, loopcam_max_memory_mb, uint, 0644);
-MODULE_PARM_DESC(max_memory_mb, "most memory the buffers and kept frames of all devices may take together, in MiB (default 0 = half of RAM)");
+MODULE_PARM_DESC(max_memory_mb, "most memory the buffers, kept frames and exported dma-bufs of all devices may take together, in MiB (default 0 = half of RAM)");
 
 /* Guards loopcam_devices: adding, finding and removing devices. */
 DEFINE_MUTEX(loopcam_devices_lock);

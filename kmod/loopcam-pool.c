@@ -20,11 +20,15 @@
  * Buffers that cannot be pool buffers (USERPTR, DMABUF, CREATE_BUFS
  * extras, a size other than the pool's) get memory of their own and
  * frames are copied into them. The memory itself is vb2_vmalloc's, whose
- * mmap and dma-buf export are reused; all MMAP memory counts against one
- * budget for all devices (max_memory_mb).
+ * mmap and dma-buf export are reused; all MMAP memory, and every exported
+ * dma-buf while it lives, counts against one budget for all devices
+ * (max_memory_mb).
  */
 
+#include <linux/dma-buf.h>
 #include <linux/mm.h>
+#include <linux/module.h>
+#include <linux/mutex.h>
 #include <linux/slab.h>
 #include <linux/vmalloc.h>
 #include <media/videobuf2-memops.h>
@@ -372,12 +376,59 @@ static void *loopcam_mem_vaddr(struct vb2_buffer *vb, void *priv)
 	return mem->vaddr;
 }
 
+/*
+ * An exported buffer's memory lives as long as the importer holds the
+ * dma-buf, after the queue has freed the buffer and maybe allocated new
+ * ones: exporting and reallocating could pin memory without end. So each
+ * export counts against the budget until the dma-buf is released. The
+ * exporter is vb2_vmalloc's with a release that gives the charge back;
+ * the dma-buf pins this module, whose code that release is.
+ */
+static DEFINE_MUTEX(loopcam_dmabuf_ops_lock);
+static struct dma_buf_ops loopcam_dmabuf_ops;
+static void (*loopcam_vmalloc_dmabuf_release)(struct dma_buf *dbuf);
+
+static void loopcam_dmabuf_release(struct dma_buf *dbuf)
+{
+	size_t size = dbuf->size;
+
+	loopcam_vmalloc_dmabuf_release(dbuf);
+	loopcam_memory_uncharge(size);
+}
+
+static const struct dma_buf_ops *loopcam_dmabuf_ops_of(struct dma_buf *dbuf)
+{
+	mutex_lock(&loopcam_dmabuf_ops_lock);
+	if (!loopcam_vmalloc_dmabuf_release) {
+		loopcam_dmabuf_ops = *dbuf->ops;
+		loopcam_dmabuf_ops.release = loopcam_dmabuf_release;
+		loopcam_vmalloc_dmabuf_release = dbuf->ops->release;
+	}
+	mutex_unlock(&loopcam_dmabuf_ops_lock);
+	return &loopcam_dmabuf_ops;
+}
+
 static struct dma_buf *loopcam_mem_get_dmabuf(struct vb2_buffer *vb,
 					      void *priv, unsigned long flags)
 {
 	struct loopcam_mem *mem = priv;
+	/* What vb2_vmalloc allocated, which is the dma-buf's size. */
+	size_t size = mem->pool ? mem->pool->size : mem->charged;
+	struct dma_buf *dbuf;
 
-	return vb2_vmalloc_memops.get_dmabuf(vb, mem->vmem, flags);
+	if (!loopcam_memory_charge(size))
+		return NULL;
+	dbuf = vb2_vmalloc_memops.get_dmabuf(vb, mem->vmem, flags);
+	if (!dbuf) {
+		loopcam_memory_uncharge(size);
+		return NULL;
+	}
+	/* Nobody has seen it yet: the fd is made after this returns. */
+	dbuf->ops = loopcam_dmabuf_ops_of(dbuf);
+	__module_get(THIS_MODULE);
+	module_put(dbuf->owner);
+	dbuf->owner = THIS_MODULE;
+	return dbuf;
 }
 
 /* vb2_vmalloc's operations with MMAP memory taken from the pool. */

@@ -15,7 +15,8 @@
 #   module still adds and removes devices.
 # - max_memory_mb: MMAP buffers of all devices share one budget; REQBUFS
 #   gets fewer buffers, then ENOMEM, and the memory comes back on close;
-#   handles of one device share its pool.
+#   handles of one device share its pool; exported (EXPBUF) buffers count
+#   until their dma-buf is closed.
 # - SIGKILL of producers and readers mid-stream (MMAP, USERPTR, read(),
 #   write(), a reader idle in poll) leaves the device usable (a reader
 #   survives its producer being killed and gets the next producer's frames)
@@ -199,5 +200,15 @@ lc_check "max_memory_mb=2 spent by $DEV's pool: REQBUFS(2) on $DEV2 -> ENOMEM" \
 kill -TERM "${bg_pids[rm]}"
 lc_check "the budget-holding reader got only whole frames" bg_wait rm
 lc_check "$DEV's memory came back when its last handle closed: REQBUFS(3) on $DEV2 succeeds" \
+	"$PROBE" ops $DEV2 reqbufs:cap:3
+# An exported buffer keeps its memory after its pool buffer is reallocated
+# for another size, so exports count until released: 640x480 (614400
+# bytes) exported, reallocated as 640x496 (634880) and exported, back to
+# 640x480 (1863680 charged in all): a third export does not fit in 2 MiB.
+lc_check "max_memory_mb=2: exported buffers count until released: the third EXPBUF -> EINVAL" \
+	"$PROBE" ops $DEV s_fmt:out:YUYV:640x480 reqbufs:out:1 expbuf:out:0 reqbufs:out:0 \
+	s_fmt:out:YUYV:640x496 reqbufs:out:1 expbuf:out:0 reqbufs:out:0 \
+	s_fmt:out:YUYV:640x480 reqbufs:out:1 expbuf:out:0=EINVAL
+lc_check "the exports' memory came back when they were closed: REQBUFS(3) on $DEV2 succeeds" \
 	"$PROBE" ops $DEV2 reqbufs:cap:3
 lc_unload

@@ -538,6 +538,21 @@ static int run_op(struct opctx *c, char *op)
 		printf("  reqbufs gave %u\n", rb.count);
 		return 0;
 	}
+	if (strcmp(arg[0], "expbuf") == 0 && na == 3 && type) {
+		/* the dma-buf fd stays open, with the extra handles (close-many) */
+		struct v4l2_exportbuffer e;
+
+		if (c->n_extra == sizeof(c->extra) / sizeof(c->extra[0]))
+			return snprintf(c->detail, sizeof(c->detail), "too many"), 0;
+		memset(&e, 0, sizeof(e));
+		e.type = type;
+		e.index = (uint32_t)strtoul(arg[2], NULL, 0);
+		e.flags = O_RDWR | O_CLOEXEC;
+		if (lc_xioctl(c->d.fd, VIDIOC_EXPBUF, &e) < 0)
+			return errno;
+		c->extra[c->n_extra++] = e.fd;
+		return 0;
+	}
 	if ((strcmp(arg[0], "streamon") == 0 || strcmp(arg[0], "streamoff") == 0) && na == 2 &&
 	    type) {
 		int t = (int)type;
@@ -1376,7 +1391,7 @@ static void usage(FILE *fp)
 "      OPs: caps:DIR  querycap  g_fmt:T[:F:WxH]  s_fmt:out:F:WxH  s_parm:out:N/D\n"
 "           g_parm:T[:N/D]  reqbufs:T:N  streamon:T  streamoff:T  write:N[:FPS]\n"
 "           writeraw:BYTES  subscribe:source_change  sleep:MS  reopen  open-many:N\n"
-"           close-many  wait-readers:N[:MS]\n"
+"           close-many  wait-readers:N[:MS]  expbuf:T:INDEX (fd kept open)\n"
 "           (T = cap|out; write sends N test frames of the current OUTPUT format,\n"
 "           N = 0: until SIGTERM/SIGINT, after which the remaining ops run)\n"
 "  ctl [-k] [--ctl PATH] OP[=ERR]...   on /dev/v4l2loopback:\n"
