@@ -158,14 +158,14 @@ for spec in YU12:320x240:i420 NV12:320x240:nv12 YUYV:320x240:yuy2 YU12:322x182:i
 	# the element's placeholder: counted as foreign, not failed.
 	# A frame that comes late gets repeated by the keep-alive (a busy VM
 	# makes one now and then): allowed, in order.
-	consume "content-$fourcc-$size" -n 0 -t 10 --expect-format "$fourcc:$size" \
+	consume "content-$fourcc-$size" -n 0 -t 6 --expect-format "$fourcc:$size" \
 		--wait-format-ms 20000 --expect-all --expect-first-seq 0 --allow-foreign \
 		--repeats-ok --min-fps 27 --max-gap-us $GAP_US
 	wait_readers $CAP 1
 	lc_check "$fourcc $size: filesrc ! rawvideoparse format=$gstfmt ! loopbacksink, exit 0" \
 		timeout 60 gst-launch-1.0 -q filesrc location="$file" ! rawvideoparse \
 		format=$gstfmt width="$w" height="$h" framerate=30/1 "${layout[@]}" ! \
-		loopbacksink device=$OUT max-lateness=-1 \
+		loopbacksink device=$OUT \
 		>"$work/content-$fourcc-$size.gst" 2>&1
 	reader_ok "content-$fourcc-$size" \
 		"$fourcc $size: lc-consume: every byte as sent, >= 27/s, no gap over $GAP_US us"
@@ -177,23 +177,19 @@ done
 lc_info "4b. rendered in place: videotestsrc draws into the device's buffers (the offered pool)"
 # videotestsrc uses the pool a sink offers; pattern=ball moves, so every
 # frame differs. The reference is the same source into a file.
-# max-lateness=-1 here and for the file readers above: every frame is to
-# arrive, and by default a video sink drops frames more than 5 ms late,
-# which a loaded TCG guest makes some (3 of 150 seen). The readers'
-# windows leave room for gst-launch starting slowly under load.
 ref=$work/ball-I420-320x240.raw
 caps_ball=video/x-raw,format=I420,width=320,height=240,framerate=30/1
 lc_check "videotestsrc pattern=ball writes 150 reference frames I420 320x240" \
 	timeout 60 gst-launch-1.0 -q videotestsrc pattern=ball num-buffers=150 ! "$caps_ball" ! \
 	filesink location="$ref"
 lc_check "announce YU12:320x240@30 through sysfs" sh -c "echo YU12:320x240@30 >$SYS/format"
-consume inplace -n 0 -t 10 --expect-format YU12:320x240 --wait-format-ms 20000 \
+consume inplace -n 0 -t 7 --expect-format YU12:320x240 --wait-format-ms 20000 \
 	--ref "$ref" --ref-repeats-ok --allow-foreign --min-fps 27 --max-gap-us $GAP_US
 wait_readers $CAP 1
 lc_check "videotestsrc pattern=ball num-buffers=150 ! I420 320x240 ! loopbacksink, exit 0" \
 	sh -c "GST_DEBUG=loopbacksink:4 GST_DEBUG_NO_COLOR=1 timeout 60 gst-launch-1.0 \
-		videotestsrc pattern=ball num-buffers=150 ! $caps_ball ! \
-		loopbacksink device=$OUT max-lateness=-1 >$work/inplace.gst 2>&1"
+		videotestsrc pattern=ball num-buffers=150 ! $caps_ball ! loopbacksink device=$OUT \
+		>$work/inplace.gst 2>&1"
 reader_ok inplace "a reader gets the reference frames in order, none skipped, >= 27/s, no gap over $GAP_US us"
 load_result R "$LOGS/inplace.log"
 lc_check "... reference frames 0..149, all of them (${R[ref_matched]-?} matched, ${R[ref_missed]-?} missed)" \
