@@ -35,26 +35,22 @@ for prog in pipewire wireplumber pw-dump /lib/systemd/systemd-udevd dbus-daemon;
 	}
 done
 
-# cameras: "NODE-PATH LABEL" of every PipeWire Video/Source, one per line.
-cameras() {
+# pw_cameras: "NODE-PATH LABEL SERIAL" of every PipeWire Video/Source.
+pw_cameras() {
 	pw-dump | /usr/bin/python3 -c '
 import json, sys
 for o in json.load(sys.stdin):
     p = (o.get("info") or {}).get("props") or {}
     if p.get("media.class") == "Video/Source":
-        print(p.get("object.path", "?").replace("v4l2:", ""), p.get("node.nick"))' |
-		sort
+        print(p.get("object.path", "?").replace("v4l2:", ""), p.get("node.nick"),
+              p.get("object.serial"))'
 }
 
+# cameras: "NODE-PATH LABEL" of every camera, one per line, sorted.
+cameras() { pw_cameras | cut -d' ' -f1,2 | sort; }
+
 # camera_serial NODE: object.serial of the camera on NODE.
-camera_serial() {
-	pw-dump | /usr/bin/python3 -c '
-import json, sys
-for o in json.load(sys.stdin):
-    p = (o.get("info") or {}).get("props") or {}
-    if p.get("media.class") == "Video/Source" and p.get("object.path") == "v4l2:" + sys.argv[1]:
-        print(p.get("object.serial"))' "$1"
-}
+camera_serial() { pw_cameras | awk -v node="$1" '$1 == node { print $3 }'; }
 
 # wait_cameras EXPECTED SECS: until cameras prints EXPECTED.
 wait_cameras() {
