@@ -40,10 +40,13 @@ timeout $((seconds + 120)) "$progs/lc-fuzz" --node /dev/video50 --node /dev/vide
 	--seconds "$seconds" --churn /dev/v4l2loopback:55 >"$work/fuzz.log" 2>&1 || rc=$?
 sed 's/^/  /' "$work/fuzz.log"
 expect_eq "lc-fuzz ended, none of its processes killed or failed (exit status)" "$rc" 0
-lc_check "every worker sent requests, and some of each kind of stream request succeeded" \
-	awk '/^checked: worker/ { n++; if ($0 !~ / qbuf=[1-9][0-9]*\// || $0 !~ / dqbuf=[1-9][0-9]*\// ||
-		$0 !~ / stream=[1-9][0-9]*\// || $0 !~ / mmap=[1-9][0-9]*\//) bad++ }
-		END { exit !(n == 4 && !bad) }' "$work/fuzz.log"
+# Every worker must have run; the stream paths are counted over all of them,
+# because one worker's random mix can miss a successful DQBUF in 40 s on a
+# loaded host while the run as a whole still exercised it.
+lc_check "all 4 workers sent requests, and together got qbuf, dqbuf, stream and mmap requests through" \
+	awk '/^checked: worker/ { n++; for (i = 1; i <= NF; i++) { split($i, kv, "[=/]"); ok[kv[1]] += kv[2] } }
+		END { exit !(n == 4 && ok["qbuf"] > 0 && ok["dqbuf"] > 0 && ok["stream"] > 0 && ok["mmap"] > 0) }' \
+	"$work/fuzz.log"
 lc_check "the churn process added and removed its device while the workers ran" \
 	grep -Eq '^checked: churn: device 55 added [1-9][0-9]* times, removed [1-9][0-9]* times' "$work/fuzz.log"
 
