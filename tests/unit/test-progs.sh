@@ -63,6 +63,13 @@ check "consume dmabuf (from donor): 50 clean frames" 0 "received=50 torn=0 misse
 check "consume: --expect-ts copy with copied timestamps" 0 "ts_bad=0 ts_source=copy" \
 	-- "$CONSUME" -d $C -n 20 --expect-ts copy
 check "consume: sampled check" 0 "received=30 torn=0" -- "$CONSUME" -d $C -n 30 --sampled
+check "consume: --until-seq 11 stops at frame 11, before -n 50" 0 \
+	"received=12 first_seq=0 last_seq=11 buffers=4" \
+	-- "$CONSUME" -d $C -n 50 --until-seq 11
+check "consume: --until-seq 200 beyond the stream's 100 frames: incomplete" 3 "received=100" \
+	-- "$CONSUME" -d $C -n 0 -t 30 --timeout-ms 500 --timeout-ok --until-seq 200
+check "consume: --until-seq needs numbered frames" 2 "" \
+	-- "$CONSUME" -d $C -n 50 -c none --until-seq 11
 for fmt in NV12:641x481 YU12:33x17 RGB24:64x48 Y16:31x7 XBGR32:16x16 MJPEG:64x48 H264:320x240; do
 	FAKE_V4L2_FMT=$fmt check "consume $fmt" 0 "received=10 torn=0 bad_size=0" \
 		-- "$CONSUME" -d $C -n 10 --expect-format $fmt

@@ -53,6 +53,8 @@ struct opts {
 	int expect_all;
 	int expect_first_set;
 	uint64_t expect_first;
+	int until_set;
+	uint64_t until_seq; /* --until-seq */
 	enum expect_ts expect_ts;
 	int allow_foreign;
 	int allow_error_bufs;
@@ -86,6 +88,7 @@ struct stats {
 	uint64_t t_first, t_last, t_start;
 	uint64_t max_gap_ns; /* longest time between two frames dequeued */
 	uint64_t max_gap_at; /* the frame (1 = first) that ended it */
+	uint64_t bufs_used; /* streaming: bit i set once buffer i carried a frame */
 	uint64_t *t_deq; /* dequeue time of every frame, for the 1 s windows */
 	size_t cap_t_deq;
 	uint64_t last_seq;
@@ -130,6 +133,7 @@ struct ctx {
 	FILE *save_fp; /* --save */
 	struct refset ref;
 	struct stats st;
+	unsigned nbufs; /* streaming: the buffers REQBUFS gave; 0 for read() */
 };
 
 static void usage(FILE *fp)
@@ -145,6 +149,8 @@ static void usage(FILE *fp)
 "  -b, --buffers N            streaming buffers (default 4)\n"
 "  -n, --frames N             stop after N frames (default 300; 0 = no limit)\n"
 "  -t, --seconds S            stop after S seconds\n"
+"      --until-seq N          stop once test frame N (with --ref: reference frame\n"
+"                             N) has come; -n and -t then only bound the wait\n"
 "      --timeout-ms MS        longest wait for one frame (default 5000)\n"
 "      --timeout-ok           a timeout ends the run without failing it\n"
 "      --slow-ms MS           hold each buffer MS before giving it back (slow reader)\n"
@@ -200,7 +206,7 @@ enum {
 	O_EXPECT_TS, O_ALLOW_FOREIGN, O_ALLOW_ERROR_BUFS, O_MAX_LAT, O_MIN_FPS, O_MAX_GAP,
 	O_WAIT_CAPTURE, O_WAIT_FORMAT, O_LENIENT_FMT, O_NO_CAP_CHECK, O_PROGRESS,
 	O_MAX_FPS, O_MIN_1S, O_SAVE, O_REF, O_REF_REPEATS_OK, O_REF_MISSES_OK, O_REF_COMPLETE,
-	O_PAUSE_STREAMON, O_REPEATS_OK,
+	O_PAUSE_STREAMON, O_REPEATS_OK, O_UNTIL_SEQ,
 };
 
 static int parse_args(int argc, char **argv, struct opts *o)
@@ -245,6 +251,7 @@ static int parse_args(int argc, char **argv, struct opts *o)
 		{ "repeats-ok", no_argument, NULL, O_REPEATS_OK },
 		{ "ref-misses-ok", no_argument, NULL, O_REF_MISSES_OK },
 		{ "ref-complete", no_argument, NULL, O_REF_COMPLETE },
+		{ "until-seq", required_argument, NULL, O_UNTIL_SEQ },
 		{ NULL, 0, NULL, 0 },
 	};
 	char err[512];
@@ -354,6 +361,11 @@ static int parse_args(int argc, char **argv, struct opts *o)
 				return -1;
 			o->expect_first_set = 1;
 			break;
+		case O_UNTIL_SEQ:
+			if (lc_opt_u64("--until-seq", optarg, &o->until_seq))
+				return -1;
+			o->until_set = 1;
+			break;
 		case O_EXPECT_TS:
 			if (strcmp(optarg, "any") == 0)
 				o->expect_ts = TS_ANY;
@@ -455,6 +467,10 @@ static int parse_args(int argc, char **argv, struct opts *o)
 		o->check = CHK_REF;
 	} else if (o->ref_repeats_ok || o->ref_misses_ok || o->ref_complete) {
 		lc_err("--ref-repeats-ok, --ref-misses-ok and --ref-complete need --ref FILE");
+		return -1;
+	}
+	if (o->until_set && o->check != CHK_TEST && o->check != CHK_REF) {
+		lc_err("--until-seq needs frames with numbers: test frames (-c test) or --ref FILE");
 		return -1;
 	}
 	if (o->io == LC_IO_DMABUF && !o->dmabuf_from) {
@@ -738,6 +754,16 @@ static void ref_frame(struct ctx *c, const uint8_t *p)
 	st->have_seq = 1;
 	if (o->verbose)
 		printf("frame #%llu ref=%lld\n", (unsigned long long)st->received, (long long)idx);
+}
+
+/* --until-seq: the frame numbered N (test frames) or reference frame N has come. */
+static int reached_until(const struct ctx *c)
+{
+	const struct stats *st = &c->st;
+
+	if (c->o.check == CHK_REF)
+		return st->ref_last >= 0 && (uint64_t)st->ref_last >= c->o.until_seq;
+	return st->have_seq && st->last_seq >= c->o.until_seq;
 }
 
 /*
@@ -1088,6 +1114,7 @@ got:
 		c->overlong = b.bytesused;
 		b.bytesused = (uint32_t)bufs->b[b.index].len;
 	}
+	c->st.bufs_used |= 1ull << b.index;
 	lc_bufs_cpu_begin(bufs, b.index, 0);
 	process_frame(c, p, b.bytesused, 1, b.sequence, ts_ns, b.flags, now);
 	lc_bufs_cpu_end(bufs, b.index, 0);
@@ -1236,6 +1263,7 @@ int main(int argc, char **argv)
 		if (lc_bufs_setup(&bufs, &c.dev, V4L2_BUF_TYPE_VIDEO_CAPTURE, c.o.io, c.o.buffers,
 				  c.fmt.fmt.pix.sizeimage, c.o.dmabuf_from, &c.fmt))
 			return 2;
+		c.nbufs = bufs.count;
 		for (unsigned i = 0; i < bufs.count; i++)
 			if (lc_bufs_qbuf(&bufs, i, 0, 0))
 				return 2;
@@ -1283,6 +1311,11 @@ int main(int argc, char **argv)
 		}
 		if (r == -1) {
 			st->ended = 1;
+			break;
+		}
+		if (c.o.until_set && reached_until(&c)) {
+			printf("checked: frame %llu came (--until-seq)\n",
+			       (unsigned long long)c.o.until_seq);
 			break;
 		}
 	}
@@ -1413,8 +1446,13 @@ int main(int argc, char **argv)
 		failed = 1;
 	}
 	if (c.o.frames && st->received < c.o.frames && !lc_stop &&
-	    !(st->timeouts && c.o.timeout_ok))
+	    !(st->timeouts && c.o.timeout_ok) && !(c.o.until_set && reached_until(&c)))
 		incomplete = 1;
+	if (c.o.until_set && !reached_until(&c) && !lc_stop) {
+		printf("incomplete: frame %llu (--until-seq) never came\n",
+		       (unsigned long long)c.o.until_seq);
+		incomplete = 1;
+	}
 	if (st->track.repeats)
 		printf("note: %llu frame(s) came again right after themselves (--repeats-ok)\n",
 		       (unsigned long long)st->track.repeats);
@@ -1423,7 +1461,8 @@ int main(int argc, char **argv)
 	       "seq_mismatch=%llu v4l2_gaps=%llu foreign=%llu error_bufs=%llu fmt_mismatch=%llu "
 	       "ts_backwards=%llu ts_bad=%llu streams=%llu first_seq=%lld last_seq=%lld "
 	       "fps=%.2f max_gap_us=%llu max_gap_at=%llu min_1s=%lld lat_p50_us=%llu lat_p99_us=%llu lat_max_us=%llu "
-	       "timeouts=%llu ended=%d elapsed_s=%.3f io=%s format=%s size=%ux%u ts_source=%s%s%s\n",
+	       "timeouts=%llu ended=%d elapsed_s=%.3f io=%s format=%s size=%ux%u ts_source=%s "
+	       "buffers=%u buffers_used=%d top_buffer=%d%s%s\n",
 	       failed ? "fail" : incomplete ? "incomplete" : "pass",
 	       (unsigned long long)st->received, (unsigned long long)st->torn,
 	       (unsigned long long)st->track.missed, (unsigned long long)st->track.out_of_order,
@@ -1439,7 +1478,10 @@ int main(int argc, char **argv)
 	       (unsigned long long)p99, (unsigned long long)lmax,
 	       (unsigned long long)st->timeouts, st->ended, elapsed, lc_io_str(c.o.io, 0),
 	       c.f->name, c.fmt.fmt.pix.width, c.fmt.fmt.pix.height,
-	       st->ts_source ? st->ts_source : "none", lc_stop ? " interrupted=1" : "", refkv);
+	       st->ts_source ? st->ts_source : "none", c.nbufs,
+	       __builtin_popcountll(st->bufs_used),
+	       st->bufs_used ? 63 - __builtin_clzll(st->bufs_used) : -1,
+	       lc_stop ? " interrupted=1" : "", refkv);
 
 	if (c.o.stats_json)
 		write_json(&c, failed ? "fail" : incomplete ? "incomplete" : "pass", fps, elapsed,
