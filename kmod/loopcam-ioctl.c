@@ -493,11 +493,12 @@ static int loopcam_reqbufs(struct file *file, void *priv,
 		lfh->out_buffers_used = true;
 	/*
 	 * MMAP buffers are the shared pool's: a reader gets all of them, so
-	 * that it has a buffer for whichever the producer sends a frame in.
+	 * that it has a buffer for whichever the producer sends a frame in,
+	 * and more (of its own memory) if it asks for more.
 	 */
 	if (rb->count && rb->memory == V4L2_MEMORY_MMAP &&
 	    !loopcam_is_output(rb->type))
-		rb->count = loopcam_queue_max_buffers(lfh, rb->type, rb->memory);
+		rb->count = max(rb->count, loopcam_pool_size(lfh->dev));
 	ret = vb2_reqbufs(q, rb);
 	loopcam_release_if_idle(lfh);
 	return ret;

@@ -63,7 +63,7 @@ MODULE_PARM_DESC(max_readers, "most handles holding capture buffers at once per 
 
 int loopcam_max_buffers = 8;
 module_param_named(max_buffers, loopcam_max_buffers, int, 0444);
-MODULE_PARM_DESC(max_buffers, "most buffers per queue (2-32, default 8)");
+MODULE_PARM_DESC(max_buffers, "most buffers of the producer's queue; readers share 2 more (2-32, default 8)");
 
 int loopcam_max_openers = 10;
 module_param_named(max_openers, loopcam_max_openers, int, 0444);

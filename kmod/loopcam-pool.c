@@ -17,12 +17,12 @@
  * those pool buffers are never the producer's, so the device always has
  * somewhere to put a placeholder while an MMAP producer owns the rest.
  *
- * Buffers that cannot be pool buffers (USERPTR, DMABUF, CREATE_BUFS
- * extras, a size other than the pool's) get memory of their own and
- * frames are copied into them. The memory itself is vb2_vmalloc's, whose
- * mmap and dma-buf export are reused; all MMAP memory, and every exported
- * dma-buf while it lives, counts against one budget for all devices
- * (max_memory_mb).
+ * Buffers that cannot be pool buffers (USERPTR, DMABUF, a reader's MMAP
+ * buffers beyond the pool, CREATE_BUFS extras, a size other than the
+ * pool's) get memory of their own and frames are copied into them. The
+ * memory itself is vb2_vmalloc's, whose mmap and dma-buf export are
+ * reused; all MMAP memory, and every exported dma-buf while it lives,
+ * counts against one budget for all devices (max_memory_mb).
  */
 
 #include <linux/dma-buf.h>

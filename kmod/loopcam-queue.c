@@ -519,8 +519,11 @@ static int loopcam_queue_setup(struct vb2_queue *q, unsigned int *nbuffers,
  * @type: its queue's buffer type.
  * @memory: VB2_MEMORY_* (V4L2_MEMORY_* has the same values).
  *
- * MMAP buffers are the pool's, so a queue should have them all: with
- * fewer it would miss the frames the producer sends in the others.
+ * The producer's queue is bounded by max_buffers, and its MMAP buffers are
+ * the pool's. A reader may have as many as V4L2 allows: clients such as
+ * PipeWire's v4l2 source fail unless they get every buffer they ask for,
+ * and a reader's buffers beyond the pool get frames by copy, so they cost
+ * the producer nothing.
  *
  * Return: the number.
  */
@@ -529,10 +532,10 @@ unsigned int loopcam_queue_max_buffers(struct loopcam_fh *lfh, u32 type,
 {
 	struct loopcam_device *dev = lfh->dev;
 
-	if (memory != VB2_MEMORY_MMAP)
-		return dev->cfg.max_buffers;
-	return loopcam_is_output(type) ? loopcam_pool_out_size(dev) :
-					 loopcam_pool_size(dev);
+	if (!loopcam_is_output(type))
+		return LOOPCAM_MAX_BUFFERS;
+	return memory == VB2_MEMORY_MMAP ? loopcam_pool_out_size(dev) :
+					   dev->cfg.max_buffers;
 }
 
 static int loopcam_buf_init(struct vb2_buffer *vb)

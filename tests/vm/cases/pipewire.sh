@@ -9,8 +9,8 @@
 #    `pipewiresrc num-buffers=30 ! filesink` saves 30 frames through that
 #    camera: lc-framefile finds them whole, of the exact size, in order.
 #    pipewiresrc asks for 16 buffers and PipeWire's v4l2 source fails when
-#    REQBUFS grants fewer ("can't allocate enough buffers"), so the module
-#    is loaded with max_buffers=16 (readers' MMAP queues get up to 18).
+#    REQBUFS grants fewer ("can't allocate enough buffers"): the module is
+#    loaded with the default max_buffers=8, and readers still get 16.
 # 2. A combined device with exclusive_caps=1 (as OBS loads it): no camera
 #    while it shows OUTPUT; when a producer streams it turns to CAPTURE and
 #    the module sends udev a change event, so udev's ID_V4L_CAPABILITIES
@@ -88,8 +88,7 @@ read_frames() {
 }
 
 lc_load devices=2 split_nodes=1,0 exclusive_caps=0,1 video_nr=10,20 capture_nr=11 \
-	card_label=loopcam-split,loopcam-exclusive default_format=YUYV:640x480@30 \
-	max_buffers=16 || exit 1
+	card_label=loopcam-split,loopcam-exclusive default_format=YUYV:640x480@30 || exit 1
 lc_wait_dev $EX || exit 1
 
 # A session: udevd (the v4l2 monitor reads capabilities from its

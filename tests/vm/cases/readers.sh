@@ -23,6 +23,13 @@
 #    stalled reader holds some of the producer's buffers, but never so many
 #    that the producer (paced at 30/s) cannot send all its frames; the
 #    normal reader gets every one.
+# 4. Readers get the MMAP buffers they ask for, with the default
+#    max_buffers=8: one asking 16 (as PipeWire's pipewiresrc does, which
+#    fails with fewer) gets 16, one asking 2 gets the whole pool (10), one
+#    asking 32 gets 32. The first two get every frame. The third holds each
+#    frame 100 ms, so once it holds its share of the pool the device copies
+#    frames into its buffers beyond the pool: frames arrive there (top
+#    buffer index >= 10), whole, and what it loses equals its sequence gaps.
 #
 # Readers run until stopped (SIGTERM, a clean end for lc-consume) once the
 # producer is done and each reader has dequeued every frame delivered to it
@@ -271,4 +278,46 @@ check "normal reader beside 3 stalled ones got every frame, 0..$((N - 1)), whole
 	first_seq=0 last_seq=$((N - 1))
 pkill -TERM -f "lc-consume -d /dev/video31" || true
 wait
+lc_unload
+
+# ---- 4. readers get the buffers they ask for ------------------------------------
+N=60
+lc_info "buffer counts: readers asking 16, 2 and 32 MMAP buffers, max_buffers=8 (the default), $N frames at 30/s"
+lc_load devices=1 video_nr=30 capture_nr=31 split_nodes=1
+lc_wait_dev /dev/video30
+lc_wait_dev /dev/video31
+check "announce YUYV:320x240 through sysfs" announce video30 YUYV:320x240@30
+start_readers "$work/counts" \
+	"-i mmap -b 16 --expect-format YUYV:320x240 --expect-all --expect-first-seq 0" \
+	"-i mmap -b 2 --expect-format YUYV:320x240 --expect-all --expect-first-seq 0" \
+	"-i mmap -b 32 --expect-format YUYV:320x240 --slow-ms 100"
+prc=0
+timeout 60 "$progs/lc-produce" -d /dev/video30 -i mmap -b 8 -f YUYV -s 320x240 -r 30 \
+	-n "$N" >"$work/counts-producer.log" 2>&1 || prc=$?
+load_result P "$work/counts-producer.log"
+P[rc]=$prc
+printf '  producer: %s\n' "${P[line]}"
+[ "$prc" -eq 0 ] || show producer "$work/counts-producer.log"
+check "buffer counts: the MMAP producer sent all $N frames" expect P rc=0 result=pass sent="$N"
+sleep 1
+read_stats 3
+drain_and_stop
+for i in 0 1 2; do
+	load_result R "${rlogs[i]}"
+	R[rc]=${R_rc[i]}
+	printf '  reader %s: %s\n' "$i" "${R[line]}"
+	[ "${R[rc]}" -eq 0 ] || show "reader $i" "${rlogs[i]}"
+	case $i in
+	0) check "a reader asking 16 MMAP buffers (PipeWire's count) got 16 and every frame, 0..$((N - 1))" \
+		expect R rc=0 result=pass buffers=16 received="$N" missed=0 torn=0 first_seq=0 \
+		last_seq=$((N - 1)) ;;
+	1) check "a reader asking 2 MMAP buffers got the pool's 10 and every frame, 0..$((N - 1))" \
+		expect R rc=0 result=pass buffers=10 received="$N" missed=0 torn=0 first_seq=0 \
+		last_seq=$((N - 1)) ;;
+	2) check "a slow reader asking 32 got 32, and whole frames in buffers beyond the pool" \
+		expect R rc=0 result=pass buffers=32 torn=0 bad_size=0 out_of_order=0 seq_mismatch=0
+		check "the slow reader's frames reached buffer index 10 or more (top: ${R[top_buffer]})" \
+			test "${R[top_buffer]}" -ge 10 ;;
+	esac
+done
 lc_unload
