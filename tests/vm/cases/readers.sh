@@ -128,6 +128,40 @@ drain_and_stop() {
 	done
 }
 
+# producer_result NAME RC: lc-produce's summary in $work/NAME-producer.log
+# into P, with P[rc]=RC, printed; the log shown if it failed.
+producer_result() {
+	load_result P "$work/$1-producer.log"
+	P[rc]=$2
+	printf '  producer: %s\n' "${P[line]}"
+	[ "$2" -eq 0 ] || show producer "$work/$1-producer.log"
+}
+
+# produce NAME ARGS...: lc-produce on video30 with ARGS, then producer_result.
+produce() {
+	local name=$1 rc=0
+	shift
+	timeout 60 "$progs/lc-produce" -d /dev/video30 "$@" >"$work/$name-producer.log" 2>&1 || rc=$?
+	producer_result "$name" "$rc"
+}
+
+# collect_readers N: once the last frame has reached the N readers, their
+# reader_stats (read_stats), then drain_and_stop.
+collect_readers() {
+	sleep 1
+	read_stats "$1"
+	drain_and_stop
+}
+
+# reader_result I: reader I's summary into R, with R[rc] its exit code,
+# printed; its log shown if it failed.
+reader_result() {
+	load_result R "${rlogs[$1]}"
+	R[rc]=${R_rc[$1]}
+	printf '  reader %s: %s\n' "$1" "${R[line]}"
+	[ "${R[rc]}" -eq 0 ] || show "reader $1" "${rlogs[$1]}"
+}
+
 # ---- 1. paced producer, two normal readers and a slow one --------------------
 N=32
 lc_info "paced: 3 readers, YUYV 320x240, $N frames at 30/s (uptime $(uptime_s))"
@@ -137,24 +171,12 @@ start_readers "$work/paced" \
 	"-i mmap -b 32 --expect-format YUYV:320x240 --expect-all --expect-first-seq 0" \
 	"-i userptr -b 32 --expect-format YUYV:320x240 --expect-all --expect-first-seq 0" \
 	"-i mmap -b 4 --expect-format YUYV:320x240 --slow-ms 100"
-prc=0
-timeout 60 "$progs/lc-produce" -d /dev/video30 -f YUYV -s 320x240 -r 30 -n "$N" \
-	--stall-after $((N - 1)) --stall-ms 1500 >"$work/paced-producer.log" 2>&1 || prc=$?
-load_result P "$work/paced-producer.log"
-P[rc]=$prc
-printf '  producer: %s\n' "${P[line]}"
-[ "$prc" -eq 0 ] || show producer "$work/paced-producer.log"
+produce paced -f YUYV -s 320x240 -r 30 -n "$N" --stall-after $((N - 1)) --stall-ms 1500
 check "paced producer sent $N frames" expect P rc=0 result=pass sent="$N"
-# Let the last frame reach the readers before looking at the counters.
-sleep 1
-read_stats 3
-drain_and_stop
+collect_readers 3
 for i in 0 1 2; do
-	load_result R "${rlogs[i]}"
-	R[rc]=${R_rc[i]}
+	reader_result $i
 	read -r sid srecv sdrop <<<"${stats[i]}"
-	printf '  reader %d: %s\n' "$i" "${R[line]}"
-	[ "${R[rc]}" -eq 0 ] || show "reader $i" "${rlogs[i]}"
 	if [ "$i" -lt 2 ]; then
 		check "normal reader $i got every frame, 0..$((N - 1)), whole and in order" \
 			expect R rc=0 result=pass received="$N" missed=0 v4l2_gaps=0 torn=0 \
@@ -180,7 +202,7 @@ done
 # ---- 2. flat-out producer, three readers per reader I/O ---------------------
 N=120
 flat_out() {
-	local rio=$1 pio=$2 donor=("" "" "") pdonor=() prc=0 i
+	local rio=$1 pio=$2 donor=("" "" "") pdonor=() i
 	[ "$rio" != dmabuf ] || donor=("${rdonors[@]/#/--dmabuf-from }")
 	[ "$pio" != dmabuf ] || pdonor=(--dmabuf-from /dev/video34)
 	local what="flat out: $pio producer, 3 $rio readers"
@@ -191,22 +213,12 @@ flat_out() {
 		"-i $rio ${donor[0]} --expect-format YUYV:640x480" \
 		"-i $rio ${donor[1]} --expect-format YUYV:640x480" \
 		"-i $rio ${donor[2]} --expect-format YUYV:640x480"
-	timeout 60 "$progs/lc-produce" -d /dev/video30 -i "$pio" "${pdonor[@]}" -f YUYV \
-		-s 640x480 -r 0 -n "$N" >"$work/flat-$rio-producer.log" 2>&1 || prc=$?
-	load_result P "$work/flat-$rio-producer.log"
-	P[rc]=$prc
-	printf '  producer: %s\n' "${P[line]}"
-	[ "$prc" -eq 0 ] || show producer "$work/flat-$rio-producer.log"
+	produce "flat-$rio" -i "$pio" "${pdonor[@]}" -f YUYV -s 640x480 -r 0 -n "$N"
 	check "$what: producer sent $N frames" expect P rc=0 result=pass sent="$N"
-	sleep 1
-	read_stats 3
-	drain_and_stop
+	collect_readers 3
 	for i in 0 1 2; do
-		load_result R "${rlogs[i]}"
-		R[rc]=${R_rc[i]}
+		reader_result $i
 		read -r sid srecv sdrop <<<"${stats[i]}"
-		printf '  reader %d: %s\n' "$i" "${R[line]}"
-		[ "${R[rc]}" -eq 0 ] || show "reader $i" "${rlogs[i]}"
 		check "$what: reader $i: no torn, short or out-of-order frame" \
 			expect R rc=0 result=pass torn=0 bad_size=0 out_of_order=0 seq_mismatch=0 \
 			foreign=0 error_bufs=0 fmt_mismatch=0
@@ -254,10 +266,7 @@ for i in 1 2 3; do
 	rlogs[i]=$work/stalled-r$i.log
 done
 wait "$ppid" || prc=$?
-load_result P "$work/stalled-producer.log"
-P[rc]=$prc
-printf '  producer: %s\n' "${P[line]}"
-[ "$prc" -eq 0 ] || show producer "$work/stalled-producer.log"
+producer_result stalled "$prc"
 check "stalled readers: the MMAP producer sent all $N frames at 30/s" \
 	expect P rc=0 result=pass sent="$N"
 sleep 1
@@ -269,10 +278,7 @@ for i in 1 2 3; do
 done
 rpids=("${rpids[0]}") rlogs=("${rlogs[0]}") stats=("${stats[0]}")
 drain_and_stop
-load_result R "${rlogs[0]}"
-R[rc]=${R_rc[0]}
-printf '  normal reader: %s\n' "${R[line]}"
-[ "${R[rc]}" -eq 0 ] || show "normal reader" "${rlogs[0]}"
+reader_result 0
 check "normal reader beside 3 stalled ones got every frame, 0..$((N - 1)), whole" \
 	expect R rc=0 result=pass received="$N" missed=0 torn=0 bad_size=0 out_of_order=0 \
 	first_seq=0 last_seq=$((N - 1))
@@ -291,22 +297,11 @@ start_readers "$work/counts" \
 	"-i mmap -b 16 --expect-format YUYV:320x240 --expect-all --expect-first-seq 0" \
 	"-i mmap -b 2 --expect-format YUYV:320x240 --expect-all --expect-first-seq 0" \
 	"-i mmap -b 32 --expect-format YUYV:320x240 --slow-ms 100"
-prc=0
-timeout 60 "$progs/lc-produce" -d /dev/video30 -i mmap -b 8 -f YUYV -s 320x240 -r 30 \
-	-n "$N" >"$work/counts-producer.log" 2>&1 || prc=$?
-load_result P "$work/counts-producer.log"
-P[rc]=$prc
-printf '  producer: %s\n' "${P[line]}"
-[ "$prc" -eq 0 ] || show producer "$work/counts-producer.log"
+produce counts -i mmap -b 8 -f YUYV -s 320x240 -r 30 -n "$N"
 check "buffer counts: the MMAP producer sent all $N frames" expect P rc=0 result=pass sent="$N"
-sleep 1
-read_stats 3
-drain_and_stop
+collect_readers 3
 for i in 0 1 2; do
-	load_result R "${rlogs[i]}"
-	R[rc]=${R_rc[i]}
-	printf '  reader %s: %s\n' "$i" "${R[line]}"
-	[ "${R[rc]}" -eq 0 ] || show "reader $i" "${rlogs[i]}"
+	reader_result $i
 	case $i in
 	0) check "a reader asking 16 MMAP buffers (PipeWire's count) got 16 and every frame, 0..$((N - 1))" \
 		expect R rc=0 result=pass buffers=16 received="$N" missed=0 torn=0 first_seq=0 \
