@@ -163,15 +163,37 @@ expect() {
 	[ -z "$bad" ]
 }
 
+# Polling uses shell builtins only: under TCG every fork and exec (cat,
+# sleep) costs milliseconds of the guest's two CPUs, enough to delay the
+# producers and readers a case measures.
+# lc_nap SECS: sleep without a process.
+exec {LC_NAP_FD}<> <(:)
+lc_nap() { read -rt "$1" -u "$LC_NAP_FD" || :; }
+
+# lc_until SECS CMD...: runs CMD every 0.1 s until it succeeds (0) or SECS
+# (whole seconds) have passed (1).
+lc_until() {
+	local now=${EPOCHREALTIME/./} end
+	end=$((now + $1 * 1000000))
+	shift
+	until "$@"; do
+		now=${EPOCHREALTIME/./}
+		[ "$now" -lt "$end" ] || return 1
+		lc_nap 0.1
+	done
+}
+
+# lc_sysattr NODE ATTR: a sysfs attribute of /dev/videoN or videoN (empty
+# if none).
+lc_sysattr() {
+	local v=
+	read -r v <"/sys/class/video4linux/${1#/dev/}/$2" 2>/dev/null
+	printf '%s' "$v"
+}
+
 # lc_gone DEV: true once the node has disappeared (devtmpfs removes it on
 # unregister), false if it is still there after 5 s.
-lc_gone() {
-	for _ in $(seq 50); do
-		[ -e "$1" ] || return 0
-		sleep 0.1
-	done
-	return 1
-}
+lc_gone() { lc_until 5 test ! -e "$1"; }
 
 # Helpers for cases that run programs in the background and compare
 # values exactly. Background output goes to $LOGS/NAME.log.
@@ -209,25 +231,35 @@ kv() { sed -n "s/^$1=//p" | head -n 1; }
 
 # wait_readers DEV N [SECS]: until sysfs says at least N readers stream on
 # DEV (/dev/videoN or videoN).
+lc__readers_ge() {
+	local n=
+	read -r n <"/sys/class/video4linux/${1#/dev/}/readers" 2>/dev/null
+	[ "${n:-0}" -ge "$2" ]
+}
 wait_readers() {
-	local f=/sys/class/video4linux/${1#/dev/}/readers n
-	for _ in $(seq $((${3:-10} * 20))); do
-		n=$(cat "$f" 2>/dev/null)
-		[ "${n:-0}" -ge "$2" ] && return 0
-		sleep 0.05
-	done
-	lc_info "$1: readers is $(cat "$f" 2>/dev/null), waited for $2"
+	lc_until "${3:-10}" lc__readers_ge "$1" "$2" && return 0
+	lc_info "$1: readers is $(lc_sysattr "$1" readers), waited for $2"
 	return 1
 }
 
+# wait_format NODE [WANT]: until NODE's sysfs format is WANT (with no WANT:
+# any format, as a producer sets one), 20 s at most.
+lc__format_is() {
+	local f
+	f=$(lc_sysattr "$1" format)
+	if [ $# -gt 1 ]; then [ "$f" = "$2" ]; else [ -n "$f" ]; fi
+}
+wait_format() { lc_until 20 lc__format_is "$@"; }
+
 # wait_state DEV STATE: until sysfs state is STATE (capture = a producer streams).
+lc__state_is() {
+	local v=
+	read -r v <"/sys/class/video4linux/${1#/dev/}/state" 2>/dev/null
+	[ "$v" = "$2" ]
+}
 wait_state() {
-	local f=/sys/class/video4linux/${1#/dev/}/state
-	for _ in $(seq 100); do
-		[ "$(cat "$f")" = "$2" ] && return 0
-		sleep 0.1
-	done
-	lc_info "$1: state is $(cat "$f"), waited for $2"
+	lc_until 10 lc__state_is "$1" "$2" && return 0
+	lc_info "$1: state is $(lc_sysattr "$1" state), waited for $2"
 	return 1
 }
 

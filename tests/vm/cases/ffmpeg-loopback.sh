@@ -327,34 +327,6 @@ print(f"result=done frames={n} first={first} last={first + n - 1 if whole else -
 EOF
 }
 
-# The polling below uses shell builtins only: under TCG every fork and
-# exec (cat, sleep) costs milliseconds of the guest's two CPUs, enough to
-# delay the producer and reader being measured.
-# nap SECS: sleep without a process.
-exec {NAP_FD}<> <(:)
-nap() { read -rt "$1" -u "$NAP_FD" || :; }
-
-# now_ms: CLOCK_REALTIME in ms (bash's EPOCHREALTIME, no process).
-now_ms() { local t=${EPOCHREALTIME/./}; echo $((t / 1000)); }
-
-# until_ok SECS CMD...: runs CMD every 0.1 s until it succeeds (0) or
-# SECS have passed (1).
-until_ok() {
-	local end=$(($(now_ms) + $1 * 1000))
-	shift
-	until "$@"; do
-		[ "$(now_ms)" -lt $end ] || return 1
-		nap 0.1
-	done
-}
-
-# sysattr NODE ATTR: a sysfs attribute of /dev/videoN (empty if none).
-sysattr() {
-	local v=
-	read -r v <"/sys/class/video4linux/${1#/dev/}/$2" 2>/dev/null
-	printf '%s' "$v"
-}
-
 # node_named NAME: /dev/videoN whose sysfs name is NAME (fails if none).
 node_named() {
 	local d n
@@ -371,27 +343,11 @@ node_named() {
 _node_ready() { _node=$(node_named "$1") && [ -c "$_node" ]; }
 wait_node() {
 	_node=
-	until_ok "${2:-20}" _node_ready "$1" && echo "$_node"
+	lc_until "${2:-20}" _node_ready "$1" && echo "$_node"
 }
 
-# wait_fmt NODE [WANT]: its sysfs format becomes WANT (any, if not given) within 20 s.
-_fmt_is() {
-	local f
-	f=$(sysattr "$1" format)
-	if [ $# -gt 1 ]; then [ "$f" = "$2" ]; else [ -n "$f" ]; fi
-}
-wait_fmt() { until_ok 20 _fmt_is "$@"; }
-
-# readers_ge NODE N / state_is NODE STATE: sysfs readers count, state.
-readers_ge() { [ "$(sysattr "$1" readers)" -ge "$2" ] 2>/dev/null; }
-state_is() { [ "$(sysattr "$1" state)" = "$2" ]; }
-# wait_rd NODE N [SECS]: until at least N readers stream on NODE (10 s).
-wait_rd() {
-	until_ok "${3:-10}" readers_ge "$1" "$2" ||
-		lc_info "$1: $(sysattr "$1" readers) readers, waited for $2"
-}
-# wait_st NODE STATE: until the node's state is STATE (10 s).
-wait_st() { until_ok 10 state_is "$1" "$2"; }
+# wait_rd NODE N [SECS]: wait_readers, and the case goes on if it times out.
+wait_rd() { wait_readers "$@" || :; }
 
 # progress_ge FILE N: lc-consume --progress FILE shows at least N frames.
 progress_ge() {
@@ -406,7 +362,7 @@ _log_has() {
 	while IFS= read -r l; do [[ $l =~ $2 ]] && return 0; done <"$1"
 	return 1
 }
-wait_log() { until_ok "${3:-30}" _log_has "$1" "$2"; }
+wait_log() { lc_until "${3:-30}" _log_has "$1" "$2"; }
 
 # gone NODE...: the nodes disappear within 5 s.
 gone() {
@@ -438,7 +394,7 @@ content_end() {
 	read -r node cap pix fourcc size dev <<<"${C_ARGS[$name]}"
 	[ "$dev" != copied ] || how=copied
 	ff_done "$name-ff" || rc=$?
-	nap 0.5
+	lc_nap 0.5
 	check "$L $name: ffmpeg -f lavfi -i testsrc -frames:v $N -pix_fmt $pix -f loopback $node exits 0 (exit $rc)" \
 		test $rc -eq 0
 	check "$L $name: start line '$node: $fourcc $size at 30/1 frames/s by MMAP ... input $pix $size: $how'" \
@@ -521,7 +477,7 @@ pick_start() {
 			--wait-format-ms 20000 --ref "$(refpath "$pix" 320x240 "$dev")" --ref-repeats-ok
 		lc_pass "$L $name: auto -label $label -split 1 created $out (output) and $cap (capture)"
 		check "$L $name: with nothing fixed, $pix input makes the device $fourcc:320x240@30 (sysfs)" \
-			wait_fmt "$cap" "$fourcc:320x240@30"
+			wait_format "$cap" "$fourcc:320x240@30"
 	else
 		lc_fail "$L $name: auto -label $label -split 1 creates a split device" || true
 		cap=- out=-
@@ -619,8 +575,8 @@ run_line() {
 	bg_start rate-ff "${FF[@]}" -f lavfi -i testsrc=size=160x120:rate=30 -frames:v 420 \
 		-pix_fmt yuv420p -f loopback $OUT
 	t0=$(uptime_s)
-	check "$L rate: the producer streams" wait_st $OUT capture
-	nap 1
+	check "$L rate: the producer streams" wait_state $OUT capture
+	lc_nap 1
 	check "$L rate: lc-consume over 10 s: every frame a reference frame, none skipped, no gap over $GAP_US us, >= $MIN_1S frames in every second, 29.4..30.6 frames/s" \
 		logged "$LOGS/rate.log" timeout 60 "$PROGS/lc-consume" -d $CAP -t 10 --ref "$r" \
 		--ref-repeats-ok --max-gap-us $GAP_US --min-1s $MIN_1S --min-fps 29.4 --max-fps 30.6
@@ -651,7 +607,7 @@ run_line() {
 		-f loopback -pace 0 $OUT || rc=$?
 	t1=$(uptime_s)
 	el=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.2f", b - a }')
-	nap 0.3
+	lc_nap 0.3
 	stop_bg pace0-rd >/dev/null
 	load_result R "$LOGS/pace0-rd.log"
 	check "$L pace 0: ffmpeg -f rawvideo -i (14 s of frames) -f loopback -pace 0 exits 0 (exit $rc)" \
@@ -677,13 +633,13 @@ run_line() {
 		# (ffmpeg reads ahead of the device), then frames 45..89.
 		{
 			dd if="$r" bs="$fs" count=45 status=none
-			until_ok 30 progress_ge "$W/$name.progress" 45
-			nap 3
+			lc_until 30 progress_ge "$W/$name.progress" 45
+			lc_nap 3
 			dd if="$r" bs="$fs" skip=45 count=45 status=none
 		} | ff -f rawvideo -pix_fmt yuv420p -s 320x240 -framerate 30 -i pipe:0 \
 			-f loopback -repeat $rep $OUT >"$W/$name.log" 2>&1 || rc=$?
 		ff_log "$W/$name.log" "$name-ff"
-		nap 0.5
+		lc_nap 0.5
 		check "$L $name: ffmpeg -i pipe:0 (45 frames, 3 s nothing, 45 frames) -f loopback -repeat $rep exits 0 (exit $rc)" \
 			test $rc -eq 0
 		rc=0
@@ -736,7 +692,7 @@ run_line() {
 	check "$L busy: announce YU12:320x240@30" announce $OUT YU12:320x240@30
 	bg_start busy-first "${FF[@]}" -f lavfi -i testsrc=size=320x240:rate=30 -frames:v 120 \
 		-pix_fmt yuv420p -f loopback $OUT
-	check "$L busy: the first producer streams" wait_st $OUT capture
+	check "$L busy: the first producer streams" wait_state $OUT capture
 	fails err-busy "$OUT: .*in use by another producer" "a second producer on $OUT while the first streams" \
 		-f lavfi -i testsrc=size=320x240:rate=30 -frames:v 30 -pix_fmt yuv420p -f loopback $OUT
 	check "$L busy: the first producer carried on and exits 0" ff_done busy-first
@@ -744,7 +700,7 @@ run_line() {
 	bg_start gone-ff "${FF[@]}" -f lavfi -i testsrc=size=320x240:rate=30 -frames:v 90 \
 		-pix_fmt yuv420p -f loopback -label FflGone auto
 	if gnode=$(wait_node FflGone); then
-		wait_st "$gnode" capture
+		wait_state "$gnode" capture
 		rc=0
 		"$CTL" remove "$gnode" >"$W/gone-remove.log" 2>&1 || rc=$?
 		show remove "$W/gone-remove.log"
@@ -765,7 +721,7 @@ run_line() {
 		-pix_fmt yuv420p -f loopback -label FflAuto -split 1 auto
 	if acap=$(wait_node "FflAuto (capture)") && aout=$(node_named "FflAuto (output)"); then
 		lc_pass "$L auto: -label FflAuto -split 1 created $aout and $acap"
-		wait_fmt "$acap"
+		wait_format "$acap"
 		check "$L auto: a reader of $acap gets 30 reference frames in order" \
 			logged "$LOGS/auto.log" timeout 60 "$PROGS/lc-consume" -d "$acap" -n 30 \
 			--ref "$r" --ref-repeats-ok --expect-format YU12:320x240
@@ -796,7 +752,7 @@ run_line() {
 	rc=0
 	producer label -f lavfi -i testsrc=size=320x240:rate=30 -frames:v 30 -pix_fmt yuv420p \
 		-f loopback -label FflCam auto || rc=$?
-	nap 0.3
+	lc_nap 0.3
 	check "$L label FflCam (the module's split device): ffmpeg exits 0 (exit $rc)" test $rc -eq 0
 	check "$L label FflCam: it used $OUT, created nothing" \
 		sh -c "grep -q '$OUT: YU12 320x240' '$W/label.log' && ! grep -q created '$W/label.log'"
@@ -816,7 +772,7 @@ run_line() {
 		-pix_fmt yuv420p -f loopback -on_end last $OUT
 	check "$L on_end last: after the input ends, ffmpeg says it shows the last frame" \
 		wait_log "$LOGS/end-last-ff.log" 'input ended: showing the last frame until interrupted'
-	nap 2
+	lc_nap 2
 	check "$L on_end last: ffmpeg is still running 2 s after the input ended" \
 		kill -0 "${bg_pids[end-last-ff]}"
 	t0=$(uptime_s)
@@ -827,7 +783,7 @@ run_line() {
 	el=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.2f", b - a }')
 	check "$L on_end last: one SIGINT ends it within 5 s ($el s), exit 0 or 255 (exit $rc)" \
 		sh -c "awk -v e=$el 'BEGIN { exit !(e < 5) }' && { [ $rc -eq 0 ] || [ $rc -eq 255 ]; }"
-	check "$L on_end last: the producer stops streaming" wait_st $OUT output
+	check "$L on_end last: the producer stops streaming" wait_state $OUT output
 	rc=0
 	stop_bg end-last || rc=$?
 	load_result R "$LOGS/end-last.log"
@@ -845,7 +801,7 @@ run_line() {
 		-pix_fmt yuv420p -f loopback -on_end black -timeout 1500 $OUT
 	check "$L on_end black: ffmpeg says it shows black" \
 		wait_log "$LOGS/end-black-ff.log" 'input ended: showing black until interrupted'
-	nap 1.5
+	lc_nap 1.5
 	kill -INT "${bg_pids[end-black-ff]}"
 	rc=0
 	ff_done end-black-ff || rc=$?
@@ -915,7 +871,7 @@ EOF
 	bg_start size-ff "${FF[@]}" -f lavfi -i testsrc=size=160x120:rate=15 -frames:v 45 \
 		-pix_fmt yuv420p -f loopback -device_format yuyv422 -video_size 320x240 -framerate 30 $COMB
 	check "$L -device_format yuyv422 (FFmpeg's name) -video_size 320x240 -framerate 30: the device format becomes YUYV:320x240@30" \
-		wait_fmt $COMB YUYV:320x240@30
+		wait_format $COMB YUYV:320x240@30
 	check "$L ... a reader gets 30 whole YUYV 320x240 frames at 27..33/s from a 15/s input, G_PARM 1/30" \
 		logged "$LOGS/size.log" timeout 60 "$PROGS/lc-consume" -d $COMB -c none -n 30 \
 		--expect-format YUYV:320x240 --min-fps 27 --max-fps 33 --max-gap-us $GAP_US
@@ -938,7 +894,7 @@ EOF
 	wait_rd $CAP 1
 	bg_start mjpeg-ff "${FF[@]}" -f lavfi -i testsrc=size=320x240:rate=30 -frames:v 150 \
 		-c:v mjpeg -q:v 5 -f loopback -repeat 0 $OUT
-	wait_st $OUT capture
+	wait_state $OUT capture
 	lc_info "$L MJPEG: sizeimage: $(sed -n 's/^G_FMT: .*\(sizeimage[= ][0-9]*\).*/\1/p' "$LOGS/mjpeg-early.log" | head -n 1) announced (the early reader's), $(v4l2-ctl -d $CAP --get-fmt-video | sed -n 's/.*Size Image *: */sizeimage /p') now that ffmpeg streams"
 	check "$L MJPEG: a reader that starts while ffmpeg streams gets 20 frames" \
 		logged "$LOGS/mjpeg-late.log" timeout 60 "$PROGS/lc-consume" -d $CAP -n 20 -c none \
@@ -947,7 +903,7 @@ EOF
 	brief mjpeg-late
 	rc=0
 	ff_done mjpeg-ff || rc=$?
-	nap 0.3
+	lc_nap 0.3
 	stop_bg mjpeg-early
 	check "$L MJPEG: ffmpeg -c:v mjpeg -f loopback -repeat 0 into the MJPG device exits 0 (exit $rc)" \
 		test $rc -eq 0
@@ -975,7 +931,7 @@ EOF
 	rc=0
 	producer h264-ff -f h264 -framerate 30 -i "$H264_REF" -c:v copy -f loopback -repeat 0 \
 		$OUT || rc=$?
-	nap 0.3
+	lc_nap 0.3
 	stop_bg h264
 	check "$L H.264: ffmpeg -f h264 -i (60 frames) -c:v copy -f loopback exits 0 (exit $rc)" \
 		test $rc -eq 0

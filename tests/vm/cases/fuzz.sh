@@ -43,6 +43,7 @@ expect_eq "lc-fuzz ended, none of its processes killed or failed (exit status)" 
 # Every worker must have run; the stream paths are counted over all of them,
 # because one worker's random mix can miss a successful DQBUF in 40 s on a
 # loaded host while the run as a whole still exercised it.
+# shellcheck disable=SC2016 # $i is awk's
 lc_check "all 4 workers sent requests, and together got qbuf, dqbuf, stream and mmap requests through" \
 	awk '/^checked: worker/ { n++; for (i = 1; i <= NF; i++) { split($i, kv, "[=/]"); ok[kv[1]] += kv[2] } }
 		END { exit !(n == 4 && ok["qbuf"] > 0 && ok["dqbuf"] > 0 && ok["stream"] > 0 && ok["mmap"] > 0) }' \

@@ -56,18 +56,6 @@ if ! gst-inspect-1.0 loopbacksink >"$work/inspect" 2>&1; then
 fi
 lc_pass "gst-inspect-1.0 finds loopbacksink in $GST_PLUGIN_PATH"
 
-# wait_format [WANT]: sysfs format of the capture node becomes WANT (with
-# no WANT: any format, as a producer sets one) within 20 s.
-wait_format() {
-	local f
-	for _ in $(seq 200); do
-		f=$(cat $SYS/format)
-		if [ $# -gt 0 ]; then [ "$f" = "$1" ]; else [ -n "$f" ]; fi && return 0
-		sleep 0.1
-	done
-	return 1
-}
-
 # read_frames N BYTES: v4l2-ctl reads N frames of BYTES each from the capture node.
 read_frames() {
 	rm -f "$work/frames.raw"
@@ -83,7 +71,7 @@ lc_info "1. device=$OUT, RGB 320x240 at 30/s, nothing fixed"
 bg_start rgb timeout 120 gst-launch-1.0 -q videotestsrc num-buffers=300 ! \
 	video/x-raw,format=RGB,width=320,height=240,framerate=30/1 ! loopbacksink device=$OUT
 lc_check "the capture node announces YU12:320x240@30 while loopbacksink streams" \
-	wait_format YU12:320x240@30
+	wait_format $CAP YU12:320x240@30
 lc_check "v4l2-ctl reads 60 frames of 115200 bytes (I420 320x240)" read_frames 60 115200
 lc_check "the RGB pipeline ends with EOS, exit 0" bg_wait rgb
 
@@ -170,7 +158,7 @@ for spec in YU12:320x240:i420 NV12:320x240:nv12 YUYV:320x240:yuy2 YU12:322x182:i
 	wait_readers $CAP 1
 	lc_check "$fourcc $size: filesrc ! rawvideoparse format=$gstfmt ! loopbacksink, exit 0" \
 		timeout 60 gst-launch-1.0 -q filesrc location="$file" ! rawvideoparse \
-		format=$gstfmt width="$w" height="$h" framerate=30/1 "${layout[@]}" ! \
+		format="$gstfmt" width="$w" height="$h" framerate=30/1 "${layout[@]}" ! \
 		loopbacksink device=$OUT \
 		>"$work/content-$fourcc-$size.gst" 2>&1
 	reader_ok "content-$fourcc-$size" \
@@ -250,7 +238,7 @@ for spec in RGB:320x240 BGRx:640x360 UYVY:321x241 GRAY8:176x144 Y444:160x120; do
 		"video/x-raw,format=$gfmt,width=${size%x*},height=${size#*x},framerate=30/1" ! \
 		loopbacksink device=$OUT
 	# The reader starts once the element has set the device format.
-	lc_check "$gfmt $size: loopbacksink sets a device format" wait_format
+	lc_check "$gfmt $size: loopbacksink sets a device format" wait_format $CAP
 	consume "conv-$gfmt" -c none -n 45 --min-fps 27 --max-gap-us $GAP_US
 	reader_ok "conv-$gfmt" "$gfmt $size: 45 whole frames of the device format $(cat $SYS/format), >= 27/s, no gap over $GAP_US us"
 	lc_check "$gfmt $size: the pipeline ends with EOS, exit 0" bg_wait "pipe-$gfmt"
@@ -258,7 +246,7 @@ done
 lc_info "   the same, read by GStreamer's v4l2src and by ffmpeg -f v4l2"
 bg_start pipe-rd timeout 60 gst-launch-1.0 -q videotestsrc num-buffers=450 ! \
 	video/x-raw,format=RGB,width=320,height=240,framerate=30/1 ! loopbacksink device=$OUT
-lc_check "RGB 320x240: loopbacksink sets a device format" wait_format
+lc_check "RGB 320x240: loopbacksink sets a device format" wait_format $CAP
 lc_check "v4l2src reads 30 frames of I420 320x240 from the capture node" \
 	timeout 60 gst-launch-1.0 -q v4l2src device=$CAP num-buffers=30 ! \
 	video/x-raw,format=I420,width=320,height=240 ! fakesink
@@ -298,9 +286,9 @@ reader_ok caps-fixed "a reader of the fixed format sees YUYV 320x240 throughout,
 reload || exit 1
 bg_start feed-follow timeout 60 "$FEED" --device $OUT --caps I420:320x240 --seconds 9 \
 	--caps-at 4 --new-caps I420:640x360
-lc_check "loopbacksink sets YU12:320x240@30 (nothing fixed)" wait_format YU12:320x240@30
+lc_check "loopbacksink sets YU12:320x240@30 (nothing fixed)" wait_format $CAP YU12:320x240@30
 lc_check "after the caps change the device format follows: YU12:640x360@30" \
-	wait_format YU12:640x360@30
+	wait_format $CAP YU12:640x360@30
 lc_check "a reader then gets whole YU12 640x360 frames" \
 	timeout 60 "$PROGS/lc-consume" -d $CAP -c none -n 20 --expect-format YU12:640x360
 lc_check "lc-gst-feed: I420 320x240 -> 640x360 with nothing fixed, no error" bg_wait feed-follow

@@ -53,25 +53,15 @@ cameras() { pw_cameras | cut -d' ' -f1,2 | sort; }
 camera_serial() { pw_cameras | awk -v node="$1" '$1 == node { print $3 }'; }
 
 # wait_cameras EXPECTED SECS: until cameras prints EXPECTED.
-wait_cameras() {
-	for _ in $(seq $(($2 * 2))); do
-		[ "$(cameras)" = "$1" ] && return 0
-		sleep 0.5
-	done
-	return 1
-}
+cameras_are() { [ "$(cameras)" = "$1" ]; }
+wait_cameras() { lc_until "$2" cameras_are "$1"; }
 
 # udev_caps NODE: ID_V4L_CAPABILITIES as udev has it.
 udev_caps() { udevadm info --query=property --property=ID_V4L_CAPABILITIES --value "$1"; }
 
 # wait_udev_caps NODE EXPECTED: until udev has EXPECTED for NODE (10 s).
-wait_udev_caps() {
-	for _ in $(seq 50); do
-		[ "$(udev_caps "$1")" = "$2" ] && return 0
-		sleep 0.2
-	done
-	return 1
-}
+udev_caps_are() { [ "$(udev_caps "$1")" = "$2" ]; }
+wait_udev_caps() { lc_until 10 udev_caps_are "$1" "$2"; }
 
 # read_frames NODE STREAM: 30 frames of stream STREAM through PipeWire's
 # camera on NODE, checked.
@@ -95,7 +85,7 @@ lc_wait_dev $EX || exit 1
 # database), a D-Bus session bus, PipeWire, then WirePlumber without its
 # Bluetooth part (it quits when logind is missing, as in this guest).
 export XDG_RUNTIME_DIR=/tmp/xdg-runtime
-mkdir -p -m 700 "$XDG_RUNTIME_DIR"
+mkdir -p "$XDG_RUNTIME_DIR" && chmod 700 "$XDG_RUNTIME_DIR"
 /lib/systemd/systemd-udevd --daemon
 udevadm trigger --subsystem-match=video4linux --action=add
 udevadm settle --timeout=30
