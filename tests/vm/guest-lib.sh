@@ -183,11 +183,15 @@ lc_until() {
 	done
 }
 
-# lc_sysattr NODE ATTR: a sysfs attribute of /dev/videoN or videoN (empty
-# if none).
+# lc__sysread VAR NODE ATTR: VAR (a local of the caller, set empty) gets a
+# sysfs attribute of /dev/videoN or videoN, without a subshell.
+lc__sysread() { read -r "$1" 2>/dev/null <"/sys/class/video4linux/${2#/dev/}/$3" || :; }
+
+# lc_sysattr NODE ATTR: prints a sysfs attribute of /dev/videoN or videoN
+# (empty if none).
 lc_sysattr() {
 	local v=
-	read -r v <"/sys/class/video4linux/${1#/dev/}/$2" 2>/dev/null
+	lc__sysread v "$1" "$2"
 	printf '%s' "$v"
 }
 
@@ -233,7 +237,7 @@ kv() { sed -n "s/^$1=//p" | head -n 1; }
 # DEV (/dev/videoN or videoN).
 lc__readers_ge() {
 	local n=
-	read -r n <"/sys/class/video4linux/${1#/dev/}/readers" 2>/dev/null
+	lc__sysread n "$1" readers
 	[ "${n:-0}" -ge "$2" ]
 }
 wait_readers() {
@@ -245,8 +249,8 @@ wait_readers() {
 # wait_format NODE [WANT]: until NODE's sysfs format is WANT (with no WANT:
 # any format, as a producer sets one), 20 s at most.
 lc__format_is() {
-	local f
-	f=$(lc_sysattr "$1" format)
+	local f=
+	lc__sysread f "$1" format
 	if [ $# -gt 1 ]; then [ "$f" = "$2" ]; else [ -n "$f" ]; fi
 }
 wait_format() { lc_until 20 lc__format_is "$@"; }
@@ -254,7 +258,7 @@ wait_format() { lc_until 20 lc__format_is "$@"; }
 # wait_state DEV STATE: until sysfs state is STATE (capture = a producer streams).
 lc__state_is() {
 	local v=
-	read -r v <"/sys/class/video4linux/${1#/dev/}/state" 2>/dev/null
+	lc__sysread v "$1" state
 	[ "$v" = "$2" ]
 }
 wait_state() {

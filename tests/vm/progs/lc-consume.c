@@ -1214,7 +1214,7 @@ int main(int argc, char **argv)
 	uint8_t *rbuf = NULL;
 	size_t rlen = 0;
 	uint64_t deadline = 0;
-	int rc, streaming = 0, incomplete = 0, failed = 0;
+	int rc, streaming = 0, incomplete = 0, failed = 0, until_met;
 	double fps = 0, elapsed;
 	uint64_t p50, p99, lmax;
 	char refkv[320] = "";
@@ -1445,10 +1445,11 @@ int main(int argc, char **argv)
 		       (unsigned long long)c.o.max_gap_us);
 		failed = 1;
 	}
+	until_met = c.o.until_set && reached_until(&c);
 	if (c.o.frames && st->received < c.o.frames && !lc_stop &&
-	    !(st->timeouts && c.o.timeout_ok) && !(c.o.until_set && reached_until(&c)))
+	    !(st->timeouts && c.o.timeout_ok) && !until_met)
 		incomplete = 1;
-	if (c.o.until_set && !reached_until(&c) && !lc_stop) {
+	if (c.o.until_set && !until_met && !lc_stop) {
 		printf("incomplete: frame %llu (--until-seq) never came\n",
 		       (unsigned long long)c.o.until_seq);
 		incomplete = 1;
