@@ -72,6 +72,7 @@
 
 #include "gstloopbacksink.h"
 #include "gstloopbackbufferpool.h"
+#include "gstloopbackrgbconvert.h"
 
 #include <gst/allocators/gstdmabuf.h>
 
@@ -127,13 +128,14 @@ GST_DEBUG_CATEGORY (loopback_sink_debug);
 /* How long a created node may take to appear (udev). */
 #define NODE_APPEAR_TIMEOUT_US (2 * G_USEC_PER_SEC)
 /*
- * n-threads=0: the first frames after a format change alternate between a
- * one-thread and a one-thread-per-CPU converter for this many rounds (the
- * first, with cold caches and threads still starting, not counted). The
- * threaded one stays only if its median time per frame is at most
- * THREADED_SHARE of the other's: threads cost CPU of their own (handing
- * out the work, each waking up), and a conversion they hardly speed up is
- * better done by one.
+ * n-threads=0: the first frames after a format change go in turn through
+ * each candidate converter (GstVideoConverter with one thread and with a
+ * thread per CPU, and for same-size RGB to YUV the one-pass converter),
+ * for this many rounds (the first, with cold caches and threads still
+ * starting, not counted). The faster one-thread converter stays, or the
+ * threaded one if its median time per frame is at most THREADED_SHARE of
+ * that: threads cost CPU of their own (handing out the work, each waking
+ * up), and a conversion they hardly speed up is better done by one.
  */
 #define CONVERT_TRIAL_ROUNDS 6
 #define THREADED_SHARE 0.75
@@ -189,9 +191,18 @@ typedef enum
 {
   LBS_PATH_MEMCPY,              /* same format and layout: one copy */
   LBS_PATH_FRAME_COPY,          /* same format, other strides: plane copy */
-  LBS_PATH_CONVERT,             /* GstVideoConverter */
+  LBS_PATH_CONVERT,             /* a converter (LbsConverterKind) */
   LBS_PATH_COMPRESSED,          /* encoded frame, as it is */
 } LbsPath;
+
+/* The converters the trial chooses among (lbs_convert_trial). */
+typedef enum
+{
+  LBS_CONVERTER_ONE_THREAD,     /* GstVideoConverter, one thread */
+  LBS_CONVERTER_THREADED,       /* GstVideoConverter, a thread per CPU */
+  LBS_CONVERTER_ONE_PASS,       /* GstLoopbackRgbConvert */
+  LBS_N_CONVERTERS
+} LbsConverterKind;
 
 /* As the loopbacksink-format message names them. */
 static const gchar *const lbs_path_names[] = {
@@ -239,14 +250,18 @@ struct _GstLoopbackSink
   GstVideoInfo out_info;
   LbsPath path_kind;
   GstVideoConverter *convert;
+  /* Same-size RGB to YUV in one pass, when it is the converter chosen. */
+  GstLoopbackRgbConvert *convert_one_pass;
   /*
    * n-threads=0, in the trial after a format change: the converter with a
-   * thread per CPU, tried against convert (see CONVERT_TRIAL_ROUNDS).
+   * thread per CPU, tried against the others (see CONVERT_TRIAL_ROUNDS).
    */
   GstVideoConverter *convert_threaded;
   guint convert_threaded_n;     /* its threads: one per CPU */
+  LbsConverterKind trial_kinds[LBS_N_CONVERTERS];
+  guint trial_n_kinds;          /* candidates; 0 or 1: no trial */
   guint trial_frames;
-  gint64 trial_us[2][CONVERT_TRIAL_ROUNDS];
+  gint64 trial_us[LBS_N_CONVERTERS][CONVERT_TRIAL_ROUNDS];
   GstVideoRectangle dest;
   GstClockTime interval;        /* device frame interval */
 
@@ -1447,46 +1462,89 @@ lbs_trial_median_us (gint64 us[CONVERT_TRIAL_ROUNDS])
   return us[1 + (CONVERT_TRIAL_ROUNDS - 1) / 2];
 }
 
+/* One frame through converter @kind. */
+static void
+lbs_convert_with (GstLoopbackSink * self, LbsConverterKind kind,
+    const GstVideoFrame * in, GstVideoFrame * out)
+{
+  switch (kind) {
+    case LBS_CONVERTER_ONE_PASS:
+      gst_loopback_rgb_convert_frame (self->convert_one_pass, in, out);
+      break;
+    case LBS_CONVERTER_THREADED:
+      gst_video_converter_frame (self->convert_threaded, in, out);
+      break;
+    default:
+      gst_video_converter_frame (self->convert, in, out);
+      break;
+  }
+}
+
+/* The trial's winner: the faster one-thread converter, or the threads. */
+static LbsConverterKind
+lbs_trial_choice (GstLoopbackSink * self, gint64 median_us[LBS_N_CONVERTERS])
+{
+  LbsConverterKind best = LBS_CONVERTER_ONE_THREAD;
+
+  for (guint i = 0; i < self->trial_n_kinds; i++)
+    median_us[self->trial_kinds[i]] =
+        lbs_trial_median_us (self->trial_us[self->trial_kinds[i]]);
+  if (self->convert_one_pass && median_us[LBS_CONVERTER_ONE_PASS] <=
+      median_us[LBS_CONVERTER_ONE_THREAD])
+    best = LBS_CONVERTER_ONE_PASS;
+  if (self->convert_threaded && median_us[LBS_CONVERTER_THREADED] <=
+      median_us[best] * THREADED_SHARE)
+    best = LBS_CONVERTER_THREADED;
+  return best;
+}
+
 /*
- * A frame of the converter trial (n-threads=0): even frames one thread, odd
- * ones a thread per CPU; the last keeps the faster converter, the threaded
- * one only if it is clearly faster (THREADED_SHARE).
+ * A frame of the converter trial (n-threads=0): the candidates in turn;
+ * the last keeps the one lbs_trial_choice() picks and frees the others.
  */
 static void
 lbs_convert_trial (GstLoopbackSink * self, const GstVideoFrame * in,
     GstVideoFrame * out)
 {
   guint n = self->trial_frames++;
-  gboolean threaded = n % 2;
+  LbsConverterKind kind = self->trial_kinds[n % self->trial_n_kinds];
   gint64 start = g_get_monotonic_time ();
-  gint64 one_us, many_us;
-  guint threads;
+  gint64 median_us[LBS_N_CONVERTERS] = { -1, -1, -1 };
+  guint threads = 1;
 
-  gst_video_converter_frame (threaded ? self->convert_threaded :
-      self->convert, in, out);
-  self->trial_us[threaded][n / 2] = g_get_monotonic_time () - start;
-  if (self->trial_frames < 2 * CONVERT_TRIAL_ROUNDS)
+  lbs_convert_with (self, kind, in, out);
+  self->trial_us[kind][n / self->trial_n_kinds] =
+      g_get_monotonic_time () - start;
+  if (self->trial_frames < self->trial_n_kinds * CONVERT_TRIAL_ROUNDS)
     return;
 
-  one_us = lbs_trial_median_us (self->trial_us[0]);
-  many_us = lbs_trial_median_us (self->trial_us[1]);
-  if (many_us <= one_us * THREADED_SHARE) {
+  kind = lbs_trial_choice (self, median_us);
+  self->trial_n_kinds = 0;
+  if (kind == LBS_CONVERTER_THREADED) {
     gst_video_converter_free (self->convert);
     self->convert = g_steal_pointer (&self->convert_threaded);
     threads = self->convert_threaded_n;
   } else {
     g_clear_pointer (&self->convert_threaded, gst_video_converter_free);
-    threads = 1;
   }
-  GST_INFO_OBJECT (self, "converting with %u thread(s): a frame took %"
-      G_GINT64_FORMAT " us with one, %" G_GINT64_FORMAT " us with %u",
-      threads, one_us, many_us, self->convert_threaded_n);
+  if (kind == LBS_CONVERTER_ONE_PASS)
+    g_clear_pointer (&self->convert, gst_video_converter_free);
+  else
+    g_clear_pointer (&self->convert_one_pass, gst_loopback_rgb_convert_free);
+  GST_INFO_OBJECT (self, "converting with %s, %u thread(s): a frame took %"
+      G_GINT64_FORMAT " us with one, %" G_GINT64_FORMAT " us with %u, %"
+      G_GINT64_FORMAT " us in one pass", self->convert_one_pass ? "one pass" :
+      "GstVideoConverter", threads, median_us[LBS_CONVERTER_ONE_THREAD],
+      median_us[LBS_CONVERTER_THREADED], self->convert_threaded_n,
+      median_us[LBS_CONVERTER_ONE_PASS]);
   if (self->threads_info)
     gst_structure_free (self->threads_info);
   self->threads_info = gst_structure_new ("loopbacksink-threads",
-      "threads", G_TYPE_UINT, threads,
-      "one-thread-us", G_TYPE_INT64, one_us,
-      "threaded-us", G_TYPE_INT64, many_us, NULL);
+      "converter", G_TYPE_STRING, self->convert_one_pass ? "one-pass" :
+      "videoconverter", "threads", G_TYPE_UINT, threads,
+      "one-thread-us", G_TYPE_INT64, median_us[LBS_CONVERTER_ONE_THREAD],
+      "threaded-us", G_TYPE_INT64, median_us[LBS_CONVERTER_THREADED],
+      "one-pass-us", G_TYPE_INT64, median_us[LBS_CONVERTER_ONE_PASS], NULL);
 }
 
 /* Renders an input frame (in in_info) into device memory at @dst. */
@@ -1524,8 +1582,10 @@ lbs_render_into (GstLoopbackSink * self, GstBuffer * buf, guint8 * dst,
     gst_buffer_unref (outbuf);
     return EINVAL;
   }
-  if (self->convert_threaded)
+  if (self->trial_n_kinds > 1)
     lbs_convert_trial (self, &in, &out);
+  else if (self->convert_one_pass)
+    gst_loopback_rgb_convert_frame (self->convert_one_pass, &in, &out);
   else if (self->convert)
     gst_video_converter_frame (self->convert, &in, &out);
   else
@@ -2180,25 +2240,39 @@ lbs_keep_bridge_frame (GstLoopbackSink * self,
 }
 
 /*
- * The converter from @in to the device format: with n-threads set, with
- * that many threads; with 0, one thread, and with more than one CPU also a
- * thread per CPU, for the trial to choose (lbs_convert_trial).
+ * The converters from @in to the device format: with n-threads set,
+ * GstVideoConverter with that many threads; with 0, it with one thread
+ * and, with more than one CPU, with a thread per CPU, and the one-pass
+ * converter when it does this pair, for the trial to choose among
+ * (lbs_convert_trial).
  */
 static gboolean
 lbs_make_converters (GstLoopbackSink * self, const GstVideoInfo * in)
 {
   guint threads, cpus = g_get_num_processors ();
+  guint n = 0;
 
   GST_OBJECT_LOCK (self);
   threads = self->n_threads;
   GST_OBJECT_UNLOCK (self);
   self->convert = lbs_converter_new (in, &self->out_info, &self->dest,
       threads ? threads : 1);
+  self->trial_kinds[n++] = LBS_CONVERTER_ONE_THREAD;
   if (self->convert && !threads && cpus > 1) {
     self->convert_threaded = lbs_converter_new (in, &self->out_info,
         &self->dest, cpus);
     self->convert_threaded_n = cpus;
+    self->trial_kinds[n++] = LBS_CONVERTER_THREADED;
   }
+  if (self->convert && !threads && self->dest.x == 0 && self->dest.y == 0
+      && self->dest.w == GST_VIDEO_INFO_WIDTH (&self->out_info)
+      && self->dest.h == GST_VIDEO_INFO_HEIGHT (&self->out_info)) {
+    self->convert_one_pass = gst_loopback_rgb_convert_new (in,
+        &self->out_info);
+    if (self->convert_one_pass)
+      self->trial_kinds[n++] = LBS_CONVERTER_ONE_PASS;
+  }
+  self->trial_n_kinds = n;
   self->trial_frames = 0;
   return self->convert != NULL;
 }
@@ -2271,6 +2345,8 @@ gst_loopback_sink_configure (GstLoopbackSink * self, GstCaps * caps,
   /* How frames get there. */
   g_clear_pointer (&self->convert, gst_video_converter_free);
   g_clear_pointer (&self->convert_threaded, gst_video_converter_free);
+  g_clear_pointer (&self->convert_one_pass, gst_loopback_rgb_convert_free);
+  self->trial_n_kinds = 0;
   self->in_info = in;
   if (compressed) {
     self->path_kind = LBS_PATH_COMPRESSED;
@@ -2840,6 +2916,8 @@ gst_loopback_sink_close (GstLoopbackSink * self)
   self->configured = FALSE;
   g_clear_pointer (&self->convert, gst_video_converter_free);
   g_clear_pointer (&self->convert_threaded, gst_video_converter_free);
+  g_clear_pointer (&self->convert_one_pass, gst_loopback_rgb_convert_free);
+  self->trial_n_kinds = 0;
   g_clear_pointer (&self->placeholder_frame, g_free);
   g_clear_pointer (&self->bridge_frame, g_free);
   gst_buffer_replace (&self->last_buffer, NULL);
@@ -3127,14 +3205,20 @@ gst_loopback_sink_class_init (GstLoopbackSinkClass * klass)
   /**
    * GstLoopbackSink:n-threads:
    *
-   * Threads that convert and scale each frame. 0 lets the element choose
-   * after each format change: the first frames alternate between one
-   * thread and one per CPU, and the threads stay only if they convert a
-   * frame in at most three quarters of one thread's time (scaling, RGB
+   * Threads that convert and scale each frame (GstVideoConverter's). 0
+   * lets the element choose after each format change: the first frames
+   * go in turn through GstVideoConverter with one thread and with one per
+   * CPU and, for packed RGB to YUYV, UYVY, YVYU, I420, YV12, NV12 or NV21
+   * at the same size, through a one-pass converter of the element's own
+   * (the same values, without GstVideoConverter's several passes a line).
+   * The faster of the one-thread converters stays, or the threads if they
+   * convert a frame in at most three quarters of its time (scaling, RGB
    * to YUV), as a conversion they hardly speed up (YUV format changes
    * that are a few copies) costs more CPU with them. The choice is posted
-   * as the element message `loopbacksink-threads` with the fields threads,
-   * one-thread-us and threaded-us (median times per frame).
+   * as the element message `loopbacksink-threads` with the fields
+   * converter ("one-pass" or "videoconverter"), threads, and the median
+   * times per frame one-thread-us, threaded-us and one-pass-us (-1: not
+   * tried). Any other value: GstVideoConverter with that many threads.
    */
   g_object_class_install_property (gobject_class, PROP_N_THREADS,
       g_param_spec_uint ("n-threads", "Threads",

@@ -1566,12 +1566,13 @@ convert_frames (const gchar * props, const gchar * caps, const guint8 fill[4],
 }
 
 /*
- * n-threads=0 tries one thread against one per CPU on the first frames and
- * keeps the threads only when they convert a frame in at most 3/4 of the
- * time. Which one wins depends on the machine, so the test checks that
- * the choice follows the times the element reports, that every frame of
- * the trial (either converter) arrives right, and that a fixed n-threads
- * makes no trial.
+ * n-threads=0 tries, on the first frames, GstVideoConverter with one thread
+ * and with one per CPU and, for same-size RGB to YUV, the one-pass
+ * converter; it keeps the faster one-thread converter, or the threads
+ * when they convert a frame in at most 3/4 of its time. Which one wins
+ * depends on the machine, so the test checks that the choice follows the
+ * times the element reports, that every frame of the trial (whichever
+ * converter) arrives right, and that a fixed n-threads makes no trial.
  */
 GST_START_TEST (test_conversion_threads)
 {
@@ -1582,38 +1583,59 @@ GST_START_TEST (test_conversion_threads)
     const gchar *caps;
     const guint8 *fill;
     guint8 y, u, v;
+    gboolean one_pass;          /* the one-pass converter is a candidate */
   } inputs[] = {
     /* Scaled, and RGB to YUV: the converter's heavy path. */
     {"video/x-raw, format=RGB, width=1280, height=720, framerate=30/1",
-        gray, 126, 128, 128},
+        gray, 126, 128, 128, FALSE},
     /* YV12 to I420: the planes swapped, a few copies. */
     {"video/x-raw, format=YV12, width=320, height=240, framerate=30/1",
-        yv12, 200, 160, 90},
+        yv12, 200, 160, 90, FALSE},
+    /* RGB to YUV at the device's size: the one-pass converter too. */
+    {"video/x-raw, format=BGRx, width=320, height=240, framerate=30/1",
+        gray, 126, 128, 128, TRUE},
   };
   guint cpus = g_get_num_processors ();
 
   for (guint i = 0; i < G_N_ELEMENTS (inputs); i++) {
+    guint frames = 2 * (inputs[i].one_pass ? 3 : 2) * 6;
     GstStructure *msg = convert_frames ("n-threads=0", inputs[i].caps,
-        inputs[i].fill, 14, inputs[i].y, inputs[i].u, inputs[i].v);
-    gint64 one_us = 0, many_us = 0;
+        inputs[i].fill, frames, inputs[i].y, inputs[i].u, inputs[i].v);
+    gint64 one_us = 0, many_us = 0, one_pass_us = 0, single_us;
+    const gchar *converter;
+    gboolean want_one_pass;
     guint threads = 0;
 
-    if (cpus == 1) {
+    if (cpus == 1 && !inputs[i].one_pass) {
       fail_unless (msg == NULL, "a trial with one CPU");
       g_print ("# checked: one CPU: %s converted with one thread, no "
           "trial\n", inputs[i].caps);
       continue;
     }
     fail_unless (msg != NULL, "%s: no loopbacksink-threads message after "
-        "14 frames", inputs[i].caps);
+        "%u frames", inputs[i].caps, frames);
     fail_unless (gst_structure_get (msg, "threads", G_TYPE_UINT, &threads,
             "one-thread-us", G_TYPE_INT64, &one_us, "threaded-us",
-            G_TYPE_INT64, &many_us, NULL));
+            G_TYPE_INT64, &many_us, "one-pass-us", G_TYPE_INT64,
+            &one_pass_us, NULL));
+    converter = gst_structure_get_string (msg, "converter");
+    fail_unless (converter != NULL);
+    /* Tried (a time) exactly when it is a candidate. */
+    fail_unless_equals_int (one_pass_us >= 0, inputs[i].one_pass);
+    fail_unless_equals_int (many_us >= 0, cpus > 1);
+    /* The faster one-thread converter, or the threads at 3/4 of it. */
+    want_one_pass = one_pass_us >= 0 && one_pass_us <= one_us;
+    single_us = want_one_pass ? one_pass_us : one_us;
     fail_unless (threads == 1 || threads == cpus, "threads=%u", threads);
-    fail_unless_equals_int (threads == cpus, many_us * 4 <= one_us * 3);
+    fail_unless_equals_int (threads == cpus && cpus > 1,
+        many_us >= 0 && many_us * 4 <= single_us * 3);
+    fail_unless_equals_string (converter, want_one_pass && threads == 1 ?
+        "one-pass" : "videoconverter");
     g_print ("# checked: %s: a frame took %" G_GINT64_FORMAT " us with one "
-        "thread, %" G_GINT64_FORMAT " us with %u: kept %u; all 14 trial "
-        "frames right\n", inputs[i].caps, one_us, many_us, cpus, threads);
+        "thread, %" G_GINT64_FORMAT " us with %u, %" G_GINT64_FORMAT " us in "
+        "one pass (-1: not a candidate): kept %s with %u thread(s); all %u "
+        "trial frames right\n", inputs[i].caps, one_us, many_us, cpus,
+        one_pass_us, converter, threads, frames);
     gst_structure_free (msg);
   }
 
