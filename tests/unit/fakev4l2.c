@@ -17,6 +17,8 @@
  *   FAKE_V4L2_FMT=FOURCC:WxH      capture format (default YUYV:640x480)
  *   FAKE_V4L2_FRAMES=N            capture: frames available (default 100),
  *                                 then poll() times out
+ *   FAKE_V4L2_FIRST_MS=N          capture: the first frame is there N ms
+ *                                 after open() (a producer slow to start)
  *   FAKE_V4L2_FAULTS=kind@N,...   capture faults at producer frame N:
  *       drop (frame never delivered, v4l2 sequence skips), torn (bytes from
  *       4096 on are from frame N+1), short (bytesused - 1), seqskip (v4l2
@@ -93,6 +95,7 @@ struct fdev {
 	uint32_t seq_offset;
 	uint64_t last_ts_ns;
 	int stall_pending;
+	uint64_t first_ns; /* no frame before this time */
 	/* output */
 	uint8_t *acc; /* write() accumulation */
 	size_t acc_len;
@@ -237,6 +240,7 @@ static int new_dev(const char *path)
 		set_pix(d, f->fourcc, w, h, 0);
 	}
 	d->frames = strtoull(env("FAKE_V4L2_FRAMES", "100"), NULL, 0);
+	d->first_ns = lc_now_ns() + strtoull(env("FAKE_V4L2_FIRST_MS", "0"), NULL, 0) * 1000000ull;
 	return fd;
 }
 
@@ -442,9 +446,27 @@ static uint32_t produce_capture(struct fdev *d, uint8_t *p, size_t len, uint32_t
 	return (uint32_t)(fault("short", n) ? fs - 1 : fs);
 }
 
+/* Before FAKE_V4L2_FIRST_MS: waits up to @timeout ms (-1: all of it) for it. */
+static int first_frame_wait(struct fdev *d, int timeout)
+{
+	uint64_t now = lc_now_ns(), wait;
+	struct timespec ts;
+
+	if (d->delivered || now >= d->first_ns)
+		return 1;
+	wait = d->first_ns - now;
+	if (timeout >= 0 && wait > (uint64_t)timeout * 1000000ull)
+		wait = (uint64_t)timeout * 1000000ull;
+	ts.tv_sec = (time_t)(wait / 1000000000ull);
+	ts.tv_nsec = (long)(wait % 1000000000ull);
+	nanosleep(&ts, NULL);
+	return lc_now_ns() >= d->first_ns;
+}
+
 static int capture_ready(struct fdev *d)
 {
-	if (d->delivered >= d->frames || d->stall_pending)
+	if (d->delivered >= d->frames || d->stall_pending ||
+	    (!d->delivered && lc_now_ns() < d->first_ns))
 		return 0;
 	if (!d->streaming)
 		return d->nbufs == 0; /* read() */
@@ -854,6 +876,8 @@ int poll(struct pollfd *fds, nfds_t n, int timeout)
 	if (!d)
 		return real_poll(fds, n, timeout);
 	fds[0].revents = 0;
+	if (d->kind == K_CAPTURE && !first_frame_wait(d, timeout))
+		return 0;
 	if (d->kind == K_CAPTURE) {
 		if (capture_ready(d))
 			fds[0].revents = POLLIN | POLLRDNORM;

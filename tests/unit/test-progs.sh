@@ -70,6 +70,12 @@ check "consume: --until-seq 200 beyond the stream's 100 frames: incomplete" 3 "r
 	-- "$CONSUME" -d $C -n 0 -t 30 --timeout-ms 500 --timeout-ok --until-seq 200
 check "consume: --until-seq needs numbered frames" 2 "" \
 	-- "$CONSUME" -d $C -n 50 -c none --until-seq 11
+# A producer slow to start: the window counts from STREAMON, or from the first frame.
+FAKE_V4L2_FIRST_MS=700 check "consume: -t 0.3 from STREAMON, first frame after 0.7 s: one of 50 (incomplete)" 3 \
+	"received=1 " -- "$CONSUME" -d $C -n 50 -t 0.3 --timeout-ms 3000
+FAKE_V4L2_FIRST_MS=700 check "consume: -t 0.3 --seconds-from-first, first frame after 0.7 s: all 50" 0 \
+	"received=50 " -- "$CONSUME" -d $C -n 50 -t 0.3 --timeout-ms 3000 --seconds-from-first
+check "consume: --seconds-from-first needs -t" 2 "" -- "$CONSUME" -d $C -n 5 --seconds-from-first
 for fmt in NV12:641x481 YU12:33x17 RGB24:64x48 Y16:31x7 XBGR32:16x16 MJPEG:64x48 H264:320x240; do
 	FAKE_V4L2_FMT=$fmt check "consume $fmt" 0 "received=10 torn=0 bad_size=0" \
 		-- "$CONSUME" -d $C -n 10 --expect-format $fmt

@@ -109,6 +109,11 @@ lc_wait_dev $CAP || exit 1
 # varies by seconds (CI's clang kernel run missed the last frames of 6 s
 # windows), and a frame that never comes fails the check either way.
 READ_S=40
+# Readers of live sources read for a window from their first frame
+# (--seconds-from-first), not from STREAMON: a gst-launch that took 7 s to
+# start in the clang kernel's guest left one 6 frames of its 7 s window.
+# The wait for that first frame is bounded by FIRST_WAIT_MS.
+FIRST_WAIT_MS=30000
 # consume NAME ARGS...: lc-consume on the capture node in the background.
 consume() {
 	local name=$1
@@ -264,7 +269,8 @@ lc_check "the pipeline read by v4l2src and ffmpeg ends with EOS, exit 0" bg_wait
 
 lc_info "6. the source stalls for 3 s"
 lc_check "announce YU12:320x240@30 through sysfs" sh -c "echo YU12:320x240@30 >$SYS/format"
-consume stall -c none -n 0 -t 7 --expect-format YU12:320x240 --wait-format-ms 20000 \
+consume stall -c none -n 0 -t 7 --seconds-from-first --timeout-ms $FIRST_WAIT_MS \
+	--expect-format YU12:320x240 --wait-format-ms 20000 \
 	--min-fps 27 --max-gap-us $GAP_US
 bg_start feed-stall env GST_DEBUG=loopbacksink:4 GST_DEBUG_NO_COLOR=1 timeout 60 \
 	"$FEED" --device $OUT --caps I420:320x240 --seconds 8 --stall-at 2 --stall-s 3
@@ -281,7 +287,8 @@ lc_info "7. caps change mid-stream"
 # The fixed format is 320x240: scaling RGB up to 640x480 took longer than a
 # frame interval in the clang kernel's guest (CI: 20.85 frames/s).
 lc_check "fix YUYV:320x240@30 through sysfs" sh -c "echo YUYV:320x240@30 >$SYS/format"
-consume caps-fixed -c none -n 0 -t 6 --expect-format YUYV:320x240 --wait-format-ms 20000 \
+consume caps-fixed -c none -n 0 -t 6 --seconds-from-first --timeout-ms $FIRST_WAIT_MS \
+	--expect-format YUYV:320x240 --wait-format-ms 20000 \
 	--min-fps 27 --max-gap-us $GAP_US
 bg_start feed-caps timeout 60 "$FEED" --device $OUT --caps I420:320x240 --seconds 7 \
 	--caps-at 3 --new-caps RGB:160x120
@@ -301,7 +308,8 @@ lc_check "lc-gst-feed: I420 320x240 -> 640x360 with nothing fixed, no error" bg_
 
 lc_info "8. EOS while PLAYING"
 lc_check "announce YU12:320x240@30 through sysfs" sh -c "echo YU12:320x240@30 >$SYS/format"
-consume eos -c none -n 0 -t 6 --expect-format YU12:320x240 --wait-format-ms 20000 \
+consume eos -c none -n 0 -t 6 --seconds-from-first --timeout-ms $FIRST_WAIT_MS \
+	--expect-format YU12:320x240 --wait-format-ms 20000 \
 	--min-fps 27 --max-gap-us $GAP_US
 bg_start watch timeout 60 "$PROGS/lc-probe" watch -t 6 $CAP
 bg_start feed-eos timeout 60 "$FEED" --device $OUT --caps I420:320x240 --seconds 7 --eos-at 2

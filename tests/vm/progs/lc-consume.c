@@ -42,6 +42,7 @@ struct opts {
 	double seconds;
 	uint32_t timeout_ms;
 	int timeout_ok;
+	int seconds_from_first; /* --seconds-from-first */
 	uint32_t slow_ms;
 	const struct lc_format *exp_fmt;
 	uint32_t exp_w, exp_h;
@@ -149,6 +150,8 @@ static void usage(FILE *fp)
 "  -b, --buffers N            streaming buffers (default 4)\n"
 "  -n, --frames N             stop after N frames (default 300; 0 = no limit)\n"
 "  -t, --seconds S            stop after S seconds\n"
+"      --seconds-from-first   -t counts from the first frame, not from STREAMON\n"
+"                             (a producer slow to start; --timeout-ms bounds the wait)\n"
 "      --until-seq N          stop once test frame N (with --ref: reference frame\n"
 "                             N) has come; -n and -t then only bound the wait\n"
 "      --timeout-ms MS        longest wait for one frame (default 5000)\n"
@@ -206,7 +209,7 @@ enum {
 	O_EXPECT_TS, O_ALLOW_FOREIGN, O_ALLOW_ERROR_BUFS, O_MAX_LAT, O_MIN_FPS, O_MAX_GAP,
 	O_WAIT_CAPTURE, O_WAIT_FORMAT, O_LENIENT_FMT, O_NO_CAP_CHECK, O_PROGRESS,
 	O_MAX_FPS, O_MIN_1S, O_SAVE, O_REF, O_REF_REPEATS_OK, O_REF_MISSES_OK, O_REF_COMPLETE,
-	O_PAUSE_STREAMON, O_REPEATS_OK, O_UNTIL_SEQ,
+	O_PAUSE_STREAMON, O_REPEATS_OK, O_UNTIL_SEQ, O_SECONDS_FROM_FIRST,
 };
 
 static int parse_args(int argc, char **argv, struct opts *o)
@@ -252,6 +255,7 @@ static int parse_args(int argc, char **argv, struct opts *o)
 		{ "ref-misses-ok", no_argument, NULL, O_REF_MISSES_OK },
 		{ "ref-complete", no_argument, NULL, O_REF_COMPLETE },
 		{ "until-seq", required_argument, NULL, O_UNTIL_SEQ },
+		{ "seconds-from-first", no_argument, NULL, O_SECONDS_FROM_FIRST },
 		{ NULL, 0, NULL, 0 },
 	};
 	char err[512];
@@ -361,6 +365,9 @@ static int parse_args(int argc, char **argv, struct opts *o)
 				return -1;
 			o->expect_first_set = 1;
 			break;
+		case O_SECONDS_FROM_FIRST:
+			o->seconds_from_first = 1;
+			break;
 		case O_UNTIL_SEQ:
 			if (lc_opt_u64("--until-seq", optarg, &o->until_seq))
 				return -1;
@@ -459,6 +466,10 @@ static int parse_args(int argc, char **argv, struct opts *o)
 	}
 	if (o->seconds > 0 && !frames_set)
 		o->frames = 0;
+	if (o->seconds_from_first && !(o->seconds > 0)) {
+		lc_err("--seconds-from-first says where -t's window starts: give -t S too");
+		return -1;
+	}
 	if (o->ref) {
 		if (o->check_set) {
 			lc_err("--ref checks frames against FILE; it does not go with -c/--check");
@@ -1280,7 +1291,7 @@ int main(int argc, char **argv)
 	}
 
 	st->t_start = lc_now_ns();
-	if (c.o.seconds > 0)
+	if (c.o.seconds > 0 && !c.o.seconds_from_first)
 		deadline = st->t_start + (uint64_t)(c.o.seconds * 1e9);
 	printf("receiving: io=%s check=%s%s frames=%llu seconds=%g timeout_ms=%u slow_ms=%u\n",
 	       lc_io_str(c.o.io, 0),
@@ -1294,6 +1305,8 @@ int main(int argc, char **argv)
 
 		if (c.o.frames && st->received >= c.o.frames)
 			break;
+		if (c.o.seconds > 0 && !deadline && st->received)
+			deadline = st->t_first + (uint64_t)(c.o.seconds * 1e9);
 		if (deadline && lc_now_ns() >= deadline)
 			break;
 		r = c.o.io == LC_IO_RW ? one_frame_read(&c, rbuf, rlen) :
