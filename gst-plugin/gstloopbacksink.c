@@ -26,6 +26,10 @@
  * that format. Otherwise the element picks the device format closest to its
  * input among those browsers read (I420, NV12, YUYV) and converts only when
  * the input is in none of them. JPEG and H.264 pass through unchanged.
+ * Conversion and scaling are GstVideoConverter's; packed RGB (screen
+ * grabs, renderers) to YUV at the same size may instead take a one-pass
+ * converter of the element's own, when the first frames show it faster
+ * (see #GstLoopbackSink:n-threads).
  *
  * Frames are shown on the pipeline clock. When upstream stalls, the last
  * frame is repeated at the device frame rate: one interval after it, then
@@ -34,7 +38,8 @@
  * buffer that still holds the frame again when the device has given it
  * back, with no copy. After EOS and while the element is PAUSED or READY,
  * readers get #GstLoopbackSink:placeholder, so they never see the camera
- * stop until the element goes to NULL. When the input caps change but the
+ * stop until the element goes to NULL; between the first (preroll) frame
+ * and PLAYING they get that frame again. When the input caps change but the
  * device format stays, the last frame is repeated until the first in the
  * new caps comes.
  *
@@ -2684,7 +2689,25 @@ gst_loopback_sink_show_frame (GstVideoSink * vsink, GstBuffer * buf)
   return GST_FLOW_OK;
 }
 
-/* One frame from the keep-alive: the last frame or the placeholder. */
+/*
+ * Prerolled on the way to PLAYING: the state change waits for the bin
+ * (tens of milliseconds under load), and the stream has begun.
+ */
+static gboolean
+lbs_rising (GstLoopbackSink * self)
+{
+  gboolean rising;
+
+  GST_OBJECT_LOCK (self);
+  rising = GST_STATE_TARGET (self) == GST_STATE_PLAYING;
+  GST_OBJECT_UNLOCK (self);
+  return rising && !self->playing && !self->eos && self->last_buffer;
+}
+
+/*
+ * One frame from the keep-alive: the last frame (@live: PLAYING, or about
+ * to be) or the placeholder.
+ */
 static void
 lbs_keepalive_frame (GstLoopbackSink * self, gboolean live)
 {
@@ -2764,7 +2787,8 @@ lbs_wait_deadline (GstLoopbackSink * self, GstClock * clock,
 
 /*
  * Keeps readers fed while no frame comes: the last frame again while
- * PLAYING, the placeholder after EOS and when not PLAYING. While PLAYING it
+ * PLAYING (and prerolled on the way there), the placeholder after EOS and
+ * when not PLAYING. While PLAYING it
  * waits on the pipeline clock; otherwise on the monotonic clock.
  */
 static gpointer
@@ -2820,7 +2844,11 @@ gst_loopback_sink_keepalive (gpointer data)
       self->last_clock_time = lbs_clock_now (self);
     }
     self->last_mono_time = g_get_monotonic_time ();
-    lbs_keepalive_frame (self, live);
+    /*
+     * Not the placeholder between the preroll frame and PLAYING: readers
+     * would see it flash, and an importing element would stop importing.
+     */
+    lbs_keepalive_frame (self, live || lbs_rising (self));
   }
   g_mutex_unlock (&self->lock);
   return NULL;
