@@ -51,9 +51,10 @@
  * device buffer is free the pool hands out ordinary memory, copied once.
  * Input in dmabuf memory in the device's layout (v4l2src io-mode=dmabuf,
  * hardware decoders) is queued to the device as it is (V4L2_MEMORY_DMABUF),
- * also with no copy here; the first frame that is not such a dmabuf (the
- * placeholder after EOS among them) moves the element back to its own
- * memory-mapped buffers until the caps change.
+ * also with no copy here; the first frame from upstream that is not such a
+ * dmabuf moves the element back to its own memory-mapped buffers until the
+ * caps change. Its own frames (the placeholder after EOS) go through those
+ * buffers too, and upstream's next dmabuf is imported again.
  *
  * Each time the device format is set, the element posts an element message
  * `loopbacksink-format` with the fields device, fourcc, width, height,
@@ -1811,17 +1812,27 @@ lbs_output_again (GstLoopbackSink * self, GstBuffer * buf)
   return lbs_output_buffer (self, buf);
 }
 
-/* Sends a whole frame already in the device format to the device. */
+/*
+ * Sends a whole frame already in the device format, @what (the
+ * placeholder, the last frame of the old caps), to the device. Importing,
+ * the element moves to its own buffers for it, and back with upstream's
+ * next dmabuf: such frames come between streams, not within one.
+ */
 static gint
-lbs_output_raw (GstLoopbackSink * self, const guint8 * frame)
+lbs_output_raw (GstLoopbackSink * self, const guint8 * frame,
+    const gchar * what)
 {
   gsize size = GST_VIDEO_INFO_SIZE (&self->out_info);
   guint8 *dst;
   gint index, err;
 
-  if (self->dmabuf_mode
-      && (err = lbs_stop_import (self, "a frame of the element's own")))
-    return err;
+  if (self->dmabuf_mode) {
+    GST_INFO_OBJECT (self, "%s (%s%s): from device buffers until the next "
+        "dmabuf", what, self->playing ? "PLAYING" : "not PLAYING",
+        self->eos ? ", after EOS" : "");
+    if ((err = lbs_switch_io (self, FALSE)))
+      return err;
+  }
   if ((err = lbs_frame_begin (self, &dst, &index)))
     return err;
   memcpy (dst, frame, size);
@@ -2724,13 +2735,14 @@ lbs_keepalive_frame (GstLoopbackSink * self, gboolean live)
       err = lbs_output_again (self, self->last_buffer);
     } else if (self->bridge_frame) {
       GST_DEBUG_OBJECT (self, "keep-alive: last frame of the old caps again");
-      err = lbs_output_raw (self, self->bridge_frame);
+      err = lbs_output_raw (self, self->bridge_frame,
+          "the last frame of the old caps");
     } else {
       return;
     }
   } else {
     GST_DEBUG_OBJECT (self, "keep-alive: placeholder");
-    err = lbs_output_raw (self, self->placeholder_frame);
+    err = lbs_output_raw (self, self->placeholder_frame, "placeholder");
   }
   if (err == ENODEV) {
     GST_INFO_OBJECT (self, "device removed: keep-alive stops");

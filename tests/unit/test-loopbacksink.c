@@ -1515,6 +1515,71 @@ GST_START_TEST (test_dmabuf_import)
 
 GST_END_TEST;
 
+/*
+ * The element's own frames (here the placeholder after EOS) go through its
+ * MMAP buffers, and the next stream's dmabufs are imported again: a
+ * placeholder between streams must not turn importing off.
+ */
+GST_START_TEST (test_dmabuf_import_after_placeholder)
+{
+  const gchar *caps = I420_64X48;
+  const gsize size = 64 * 48 * 3 / 2;
+  GstAllocator *alloc = gst_dmabuf_allocator_new ();
+  GstBuffer *frame = dmabuf_frame (alloc, size, 1);
+  GstHarness *h;
+  GstBus *bus;
+  GBytes *out;
+  guint n;
+
+  watch_closing_line ();
+  fresh_device (NULL);
+  h = start ("device=/fake/output0 sync=false", &bus);
+  gst_harness_set_src_caps_str (h, caps);
+  fail_unless_equals_int (gst_harness_push (h, gst_buffer_ref (frame)),
+      GST_FLOW_OK);
+  fail_unless (wait_frames (1));
+  fail_unless (last_frame_is (size, 1));
+
+  fail_unless (gst_harness_push_event (h, gst_event_new_eos ()));
+  /* Not PLAYING: the placeholder, in real time (the harness's clock stands). */
+  fail_unless (gst_element_set_state (h->element, GST_STATE_PAUSED) !=
+      GST_STATE_CHANGE_FAILURE);
+  fail_unless (wait_frames (2));
+  out = last_frame ();
+  fail_unless (frame_is (out, 16, 128, 64 * 48), "no black placeholder "
+      "after EOS");
+  g_bytes_unref (out);
+  fail_unless (log_has ("reqbufs 6 memory=1"), "placeholder not in MMAP "
+      "buffers: %s", log_events ());
+
+  /* A new stream: its dmabufs are imported again. */
+  fail_unless (gst_element_set_state (h->element, GST_STATE_PLAYING) !=
+      GST_STATE_CHANGE_FAILURE);
+  {
+    GstSegment seg;
+
+    gst_segment_init (&seg, GST_FORMAT_TIME);
+    fail_unless (gst_harness_push_event (h, gst_event_new_flush_start ()));
+    fail_unless (gst_harness_push_event (h, gst_event_new_flush_stop (TRUE)));
+    fail_unless (gst_harness_push_event (h, gst_event_new_segment (&seg)));
+  }
+  n = frames_received ();
+  fail_unless_equals_int (gst_harness_push (h, gst_buffer_ref (frame)),
+      GST_FLOW_OK);
+  fail_unless (wait_frames (n + 1));
+  finish (h, bus);
+  fail_unless_equals_int (closing_count (" imported as dmabufs"), 2);
+  g_print ("# checked: a dmabuf, the black placeholder after EOS and PAUSED "
+      "(MMAP), then PLAYING and the next stream's dmabuf imported again "
+      "('%s')\n", closing_line);
+
+  gst_buffer_unref (frame);
+  gst_object_unref (alloc);
+  unwatch_closing_line ();
+}
+
+GST_END_TEST;
+
 /* ------------------------------------------------------------------------ */
 /* Conversion threads                                                       */
 
@@ -1683,6 +1748,7 @@ loopbacksink_suite (void)
   tcase_add_test (tc, test_passthrough_content);
   tcase_add_test (tc, test_pool_in_place);
   tcase_add_test (tc, test_dmabuf_import);
+  tcase_add_test (tc, test_dmabuf_import_after_placeholder);
   tcase_add_test (tc, test_announced_format);
   tcase_add_test (tc, test_announced_caps);
   tcase_add_test (tc, test_jpeg_passthrough);
