@@ -2800,8 +2800,8 @@ lbs_wait_deadline (GstLoopbackSink * self, GstClock * clock,
 /*
  * Keeps readers fed while no frame comes: the last frame again while
  * PLAYING (and prerolled on the way there), the placeholder after EOS and
- * when not PLAYING. While PLAYING it
- * waits on the pipeline clock; otherwise on the monotonic clock.
+ * when not PLAYING. While PLAYING it waits on the pipeline clock;
+ * otherwise on the monotonic clock.
  */
 static gpointer
 gst_loopback_sink_keepalive (gpointer data)
@@ -2858,7 +2858,8 @@ gst_loopback_sink_keepalive (gpointer data)
     self->last_mono_time = g_get_monotonic_time ();
     /*
      * Not the placeholder between the preroll frame and PLAYING: readers
-     * would see it flash, and an importing element would stop importing.
+     * would see it flash, and an importing element would leave upstream's
+     * dmabufs for a frame of its own.
      */
     lbs_keepalive_frame (self, live || lbs_rising (self));
   }
