@@ -33,8 +33,8 @@ struct _GstLoopbackRgbConvert
   gboolean chroma_420;          /* else 4:2:2: chroma on every line */
   /* Input pixel: its size and where R, G and B are in it. */
   guint in_pstride, r, g, b;
-  /* 4:2:0 output: bytes from one Y sample to the next, one U (V) to the next. */
-  guint y_pstride, c_pstride;
+  /* 4:2:0 output (Y planar): bytes from one U (V) sample to the next. */
+  guint c_pstride;
   /* 4:2:2 output: where Y, Y, U and V are in a pair's 32 bits (LE). */
   guint y0_bit, y1_bit, u_bit, v_bit;
   /* Y, U and V from R, G and B, times 2^SHIFT. */
@@ -133,7 +133,6 @@ gst_loopback_rgb_convert_new (const GstVideoInfo * in, const GstVideoInfo * out)
   c->r = GST_VIDEO_FORMAT_INFO_POFFSET (fin, GST_VIDEO_COMP_R);
   c->g = GST_VIDEO_FORMAT_INFO_POFFSET (fin, GST_VIDEO_COMP_G);
   c->b = GST_VIDEO_FORMAT_INFO_POFFSET (fin, GST_VIDEO_COMP_B);
-  c->y_pstride = GST_VIDEO_FORMAT_INFO_PSTRIDE (fout, GST_VIDEO_COMP_Y);
   c->c_pstride = GST_VIDEO_FORMAT_INFO_PSTRIDE (fout, GST_VIDEO_COMP_U);
   c->y0_bit = 8 * GST_VIDEO_FORMAT_INFO_POFFSET (fout, GST_VIDEO_COMP_Y);
   c->y1_bit = c->y0_bit + 16;
@@ -159,7 +158,7 @@ gst_loopback_rgb_convert_new (const GstVideoInfo * in, const GstVideoInfo * out)
   c->c_add = (offset[1] << (SHIFT + c->chroma_420 + 1)) +
       (1 << (SHIFT + c->chroma_420));
   if (c->chroma_420 && c->height % 2)
-    c->spare_row = g_malloc ((gsize) c->width * c->y_pstride);
+    c->spare_row = g_malloc ((gsize) c->width);
   return c;
 }
 
@@ -201,10 +200,18 @@ lbs_chroma (const GstLoopbackRgbConvert * c, guint log2_n, gint rs, gint gs,
       (SHIFT + log2_n));
 }
 
-/*
- * One line into packed 4:2:2: a 32-bit word per pair of pixels, stored at
- * once. A last odd pixel is its own pair.
- */
+/* A pair of pixels into packed 4:2:2: one 32-bit store. */
+static inline void
+lbs_store_pair (const GstLoopbackRgbConvert * c, guint32 y0, guint32 y1,
+    guint32 u, guint32 v, guint8 * out)
+{
+  guint32 word = GUINT32_TO_LE (y0 << c->y0_bit | y1 << c->y1_bit |
+      u << c->u_bit | v << c->v_bit);
+
+  memcpy (out, &word, 4);
+}
+
+/* One line into packed 4:2:2. A last odd pixel is its own pair. */
 static void
 lbs_rgb_line_422 (const GstLoopbackRgbConvert * convert, const guint8 * s,
     guint8 * out)
@@ -213,29 +220,21 @@ lbs_rgb_line_422 (const GstLoopbackRgbConvert * convert, const guint8 * s,
   const GstLoopbackRgbConvert k = *convert, *c = &k;
   const guint ps = c->in_pstride, ro = c->r, go = c->g, bo = c->b;
   guint8 u, v;
-  guint32 word;
   gint x;
 
   for (x = 0; x + 1 < c->width; x += 2) {
     const guint8 *a = s, *b = s + ps;
 
     lbs_chroma (c, 1, a[ro] + b[ro], a[go] + b[go], a[bo] + b[bo], &u, &v);
-    word = (guint32) lbs_luma (c, a) << c->y0_bit |
-        (guint32) lbs_luma (c, b) << c->y1_bit |
-        (guint32) u << c->u_bit | (guint32) v << c->v_bit;
-    word = GUINT32_TO_LE (word);
-    memcpy (out, &word, 4);
+    lbs_store_pair (c, lbs_luma (c, a), lbs_luma (c, b), u, v, out);
     s += 2 * ps;
     out += 4;
   }
   if (x < c->width) {
-    guint32 y = lbs_luma (c, s);
+    guint8 y = lbs_luma (c, s);
 
     lbs_chroma (c, 1, 2 * s[ro], 2 * s[go], 2 * s[bo], &u, &v);
-    word = y << c->y0_bit | y << c->y1_bit | (guint32) u << c->u_bit |
-        (guint32) v << c->v_bit;
-    word = GUINT32_TO_LE (word);
-    memcpy (out, &word, 4);
+    lbs_store_pair (c, y, y, u, v, out);
   }
 }
 
@@ -245,7 +244,7 @@ lbs_rgb_lines_420 (const GstLoopbackRgbConvert * convert, const guint8 * s0,
     const guint8 * s1, guint8 * y0, guint8 * y1, guint8 * u, guint8 * v)
 {
   const GstLoopbackRgbConvert k = *convert, *c = &k;
-  const guint ps = c->in_pstride, yps = c->y_pstride, cps = c->c_pstride;
+  const guint ps = c->in_pstride, cps = c->c_pstride;
   const guint ro = c->r, go = c->g, bo = c->b;
   gint x;
 
@@ -253,15 +252,15 @@ lbs_rgb_lines_420 (const GstLoopbackRgbConvert * convert, const guint8 * s0,
     const guint8 *a = s0, *b = s0 + ps, *d = s1, *e = s1 + ps;
 
     y0[0] = lbs_luma (c, a);
-    y0[yps] = lbs_luma (c, b);
+    y0[1] = lbs_luma (c, b);
     y1[0] = lbs_luma (c, d);
-    y1[yps] = lbs_luma (c, e);
+    y1[1] = lbs_luma (c, e);
     lbs_chroma (c, 2, a[ro] + b[ro] + d[ro] + e[ro],
         a[go] + b[go] + d[go] + e[go], a[bo] + b[bo] + d[bo] + e[bo], u, v);
     s0 += 2 * ps;
     s1 += 2 * ps;
-    y0 += 2 * yps;
-    y1 += 2 * yps;
+    y0 += 2;
+    y1 += 2;
     u += cps;
     v += cps;
   }
@@ -286,12 +285,8 @@ gst_loopback_rgb_convert_frame (const GstLoopbackRgbConvert * convert,
   const GstLoopbackRgbConvert *c = convert;
   const guint8 *s = GST_VIDEO_FRAME_PLANE_DATA (in, 0);
   gint ss = GST_VIDEO_FRAME_PLANE_STRIDE (in, 0);
-  guint8 *y = GST_VIDEO_FRAME_COMP_DATA (out, GST_VIDEO_COMP_Y);
-  guint8 *u = GST_VIDEO_FRAME_COMP_DATA (out, GST_VIDEO_COMP_U);
-  guint8 *v = GST_VIDEO_FRAME_COMP_DATA (out, GST_VIDEO_COMP_V);
-  gint ys = GST_VIDEO_FRAME_COMP_STRIDE (out, GST_VIDEO_COMP_Y);
-  gint cs = GST_VIDEO_FRAME_COMP_STRIDE (out, GST_VIDEO_COMP_U);
-  gint line;
+  guint8 *y, *u, *v;
+  gint ys, cs, line;
 
   if (!c->chroma_420) {
     guint8 *d = GST_VIDEO_FRAME_PLANE_DATA (out, 0);
@@ -301,6 +296,11 @@ gst_loopback_rgb_convert_frame (const GstLoopbackRgbConvert * convert,
       lbs_rgb_line_422 (c, s + (gsize) line * ss, d + (gsize) line * ds);
     return;
   }
+  y = GST_VIDEO_FRAME_COMP_DATA (out, GST_VIDEO_COMP_Y);
+  u = GST_VIDEO_FRAME_COMP_DATA (out, GST_VIDEO_COMP_U);
+  v = GST_VIDEO_FRAME_COMP_DATA (out, GST_VIDEO_COMP_V);
+  ys = GST_VIDEO_FRAME_COMP_STRIDE (out, GST_VIDEO_COMP_Y);
+  cs = GST_VIDEO_FRAME_COMP_STRIDE (out, GST_VIDEO_COMP_U);
   for (line = 0; line + 1 < c->height; line += 2)
     lbs_rgb_lines_420 (c, s + (gsize) line * ss, s + (gsize) (line + 1) * ss,
         y + (gsize) line * ys, y + (gsize) (line + 1) * ys,

@@ -2255,6 +2255,16 @@ lbs_keep_bridge_frame (GstLoopbackSink * self,
     g_clear_pointer (&self->bridge_frame, g_free);
 }
 
+/* No converter, and no trial: before new caps, and when closing. */
+static void
+lbs_free_converters (GstLoopbackSink * self)
+{
+  g_clear_pointer (&self->convert, gst_video_converter_free);
+  g_clear_pointer (&self->convert_threaded, gst_video_converter_free);
+  g_clear_pointer (&self->convert_one_pass, gst_loopback_rgb_convert_free);
+  self->trial_n_kinds = 0;
+}
+
 /*
  * The converters from @in to the device format: with n-threads set,
  * GstVideoConverter with that many threads; with 0, it with one thread
@@ -2359,10 +2369,7 @@ gst_loopback_sink_configure (GstLoopbackSink * self, GstCaps * caps,
   lbs_keep_bridge_frame (self, &old_pix, was_raw);
 
   /* How frames get there. */
-  g_clear_pointer (&self->convert, gst_video_converter_free);
-  g_clear_pointer (&self->convert_threaded, gst_video_converter_free);
-  g_clear_pointer (&self->convert_one_pass, gst_loopback_rgb_convert_free);
-  self->trial_n_kinds = 0;
+  lbs_free_converters (self);
   self->in_info = in;
   if (compressed) {
     self->path_kind = LBS_PATH_COMPRESSED;
@@ -2955,10 +2962,7 @@ gst_loopback_sink_close (GstLoopbackSink * self)
   }
   self->fd = -1;
   self->configured = FALSE;
-  g_clear_pointer (&self->convert, gst_video_converter_free);
-  g_clear_pointer (&self->convert_threaded, gst_video_converter_free);
-  g_clear_pointer (&self->convert_one_pass, gst_loopback_rgb_convert_free);
-  self->trial_n_kinds = 0;
+  lbs_free_converters (self);
   g_clear_pointer (&self->placeholder_frame, g_free);
   g_clear_pointer (&self->bridge_frame, g_free);
   gst_buffer_replace (&self->last_buffer, NULL);

@@ -876,9 +876,9 @@ int poll(struct pollfd *fds, nfds_t n, int timeout)
 	if (!d)
 		return real_poll(fds, n, timeout);
 	fds[0].revents = 0;
-	if (d->kind == K_CAPTURE && !first_frame_wait(d, timeout))
-		return 0;
 	if (d->kind == K_CAPTURE) {
+		if (!first_frame_wait(d, timeout))
+			return 0;
 		if (capture_ready(d))
 			fds[0].revents = POLLIN | POLLRDNORM;
 		else if (d->nbufs && !d->streaming)

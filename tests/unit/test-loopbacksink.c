@@ -1526,6 +1526,7 @@ GST_START_TEST (test_dmabuf_import_after_placeholder)
   const gsize size = 64 * 48 * 3 / 2;
   GstAllocator *alloc = gst_dmabuf_allocator_new ();
   GstBuffer *frame = dmabuf_frame (alloc, size, 1);
+  GstSegment seg;
   GstHarness *h;
   GstBus *bus;
   GBytes *out;
@@ -1555,14 +1556,10 @@ GST_START_TEST (test_dmabuf_import_after_placeholder)
   /* A new stream: its dmabufs are imported again. */
   fail_unless (gst_element_set_state (h->element, GST_STATE_PLAYING) !=
       GST_STATE_CHANGE_FAILURE);
-  {
-    GstSegment seg;
-
-    gst_segment_init (&seg, GST_FORMAT_TIME);
-    fail_unless (gst_harness_push_event (h, gst_event_new_flush_start ()));
-    fail_unless (gst_harness_push_event (h, gst_event_new_flush_stop (TRUE)));
-    fail_unless (gst_harness_push_event (h, gst_event_new_segment (&seg)));
-  }
+  gst_segment_init (&seg, GST_FORMAT_TIME);
+  fail_unless (gst_harness_push_event (h, gst_event_new_flush_start ()));
+  fail_unless (gst_harness_push_event (h, gst_event_new_flush_stop (TRUE)));
+  fail_unless (gst_harness_push_event (h, gst_event_new_segment (&seg)));
   n = frames_received ();
   fail_unless_equals_int (gst_harness_push (h, gst_buffer_ref (frame)),
       GST_FLOW_OK);
