@@ -78,7 +78,9 @@ def setup_lines(host, guest):
             " booted with `%s`" % host["append"] if host.get("append") else "",
             guest.get("cpus", "?"), kv.get("cpu", "max"),
             int(guest.get("mem_kb", "0") or 0) // 1024, (host.get("accel") or "?").upper()),
-        "- Host: %s; %s; host load average before/after: %s / %s; other VMs running at the "
-        "start: %s" % (host.get("host", "?"), host.get("qemu", "?"), host.get("load_before", "?"),
+        "- Host: %s%s; %s; host load average before/after: %s / %s; other VMs running at the "
+        "start: %s" % (host.get("host", "?"),
+                       " (%s)" % host["host_cpu"] if host.get("host_cpu") else "",
+                       host.get("qemu", "?"), host.get("load_before", "?"),
                        host.get("load_after", "?"), host.get("other_vms_before", "?")),
     ]

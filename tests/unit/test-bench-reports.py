@@ -113,6 +113,8 @@ def sink_results(top):
         add("file-i420-720p", "gst-lbs", sink_line(5.0, -1, 0))
         add("file-i420-720p", "gst-v4l2sink", sink_line(5.5, -1, 0))
     write_tsv(os.path.join(top, "sinks", "runs.tsv"), ("rep", "scenario", "contender", "rc", "line", "error"), rows)
+    with open(os.path.join(top, "host-meta.tsv"), "w") as f:
+        f.write("host\tDebian GNU/Linux 12 (bookworm), 2 CPUs\nhost_cpu\tTest CPU 9000\n")
 
 
 def run_report(script, top):
@@ -187,6 +189,9 @@ def test_sinks_report(top):
           "a run that timed no frames (lat_n=0, -1) does not count for latency: 17.0 ms, not met", rgb)
     check(target("file I420") == "yes", "file input: lower CPU alone meets it", target("file I420"))
     check("met on 2 of 4 comparisons" in doc, "the Reading counts 2 of 4 comparisons met")
+    check("- Host: Debian GNU/Linux 12 (bookworm), 2 CPUs (Test CPU 9000);" in doc,
+          "the Host line names the host CPU (TCG's speed follows it)",
+          [line for line in doc.splitlines() if line.startswith("- Host")])
 
 
 def main():
