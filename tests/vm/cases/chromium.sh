@@ -12,7 +12,8 @@
 # 2. Only then does a producer start (lc-produce, MMAP, the bars pattern):
 #    the page, still on the same camera, reads the frame number back from
 #    each of 60 presented frames (canvas pixels) and the eight colour bars:
-#    every frame decodes, numbers never go backwards, the numbers advance at
+#    every frame after the first numbered one decodes (before it, only the
+#    black placeholder), numbers never go backwards, the numbers advance at
 #    the producer's 30/s, 640x480 only, and the bars' colours are right (a
 #    wrong YUV byte order would swap them).
 # 3. Combined node with exclusive_caps=1 (as OBS loads it): no camera is
